@@ -1,0 +1,34 @@
+# Two commands set up and run everything on a fresh machine:
+#   make run    creates .venv, installs CellDeck, opens the console on the simulator
+#   make test   creates .venv, installs CellDeck + test tools, runs every test headless
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/celldeck --demo
+
+test: $(STAMP)
+	$(BIN)/ruff check app hardware tests
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app hardware tests
+
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_telemetry
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_roundtrip
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

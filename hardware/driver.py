@@ -1,0 +1,234 @@
+"""``Instrument``: typed calls to the instrument over a ``SerialLink``. No Qt.
+
+Requests are matched to replies by sequence number. A request that gets no reply in
+time is sent again with the same sequence number (the firmware answers a repeated
+frame from its cache instead of running it twice). Telemetry and events that arrive
+meanwhile are kept for ``drain``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from hardware.link import LinkError, SerialLink
+from hardware.protocol import (
+    SEQ_MAX,
+    Command,
+    Event,
+    ParseError,
+    Reply,
+    Telemetry,
+    format_value,
+    parse_message,
+)
+
+REPLY_TIMEOUT_S = 0.5
+RETRIES = 2
+HISTORY_CHUNK_MS = 600_000  # ten minutes of 1 Hz frames per HIST? request
+
+
+class InstrumentError(Exception):
+    """The instrument answered ERR: ``code`` and ``message`` say why."""
+
+    def __init__(self, verb: str, code: str, message: str) -> None:
+        super().__init__(f"{verb} refused: {code} {message}")
+        self.verb = verb
+        self.code = code
+        self.message = message
+
+
+class ReplyTimeout(LinkError):
+    """No reply after all retries: the link is presumed lost."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    model: str
+    serial: str
+    firmware: str
+    kit: str
+    boot: int
+    t_ms: int
+
+
+@dataclass(frozen=True)
+class Received:
+    """A telemetry frame as the host got it: instrument time, host receive time."""
+
+    t_ms: int
+    values: tuple[float, ...]
+    received: float  # time.time() when read (for back-filled frames: when fetched)
+
+
+class Instrument:
+    """The instrument as typed Python calls. One owner thread."""
+
+    def __init__(
+        self, link: SerialLink, reply_timeout: float = REPLY_TIMEOUT_S, retries: int = RETRIES
+    ) -> None:
+        self.link = link
+        self.reply_timeout = reply_timeout
+        self.retries = retries
+        self._seq = 0
+        self._telemetry: list[Received] = []
+        self._events: list[Event] = []
+        self._history: list[Telemetry] = []
+        self._history_seq = 0
+        self.parse_errors = 0
+
+    # ------------------------------------------------------------------ plumbing
+    def _next_seq(self) -> int:
+        self._seq = self._seq % SEQ_MAX + 1
+        return self._seq
+
+    def request(self, verb: str, *args: str, timeout: float | None = None) -> Reply:
+        """Send a command and return its OK reply; InstrumentError on ERR,
+        ReplyTimeout when no reply arrives after the retries."""
+        command = Command(self._next_seq(), verb, tuple(args))
+        payload = command.payload()
+        timeout = self.reply_timeout if timeout is None else timeout
+        stats = self.link.stats
+        for attempt in range(self.retries + 1):
+            if attempt:
+                stats.retries += 1
+            sent = time.perf_counter()
+            self.link.send(payload)
+            deadline = sent + timeout
+            while True:
+                reply = self._read_until_reply(command.seq)
+                if reply is not None:
+                    stats.latencies_ms.append((time.perf_counter() - sent) * 1000.0)
+                    if not reply.ok:
+                        raise InstrumentError(verb, reply.code, reply.message)
+                    return reply
+                if time.perf_counter() >= deadline:
+                    break
+        stats.timeouts += 1
+        raise ReplyTimeout(f"no reply to {verb} after {self.retries + 1} attempts")
+
+    def _read_until_reply(self, seq: int) -> Reply | None:
+        """Dispatch everything one read brings (frames after the reply included)."""
+        found = None
+        for payload in self.link.receive():
+            message = self._dispatch(payload)
+            if isinstance(message, Reply):
+                if message.seq == seq and found is None:
+                    found = message
+                else:
+                    self.link.stats.stale_replies += 1
+        return found
+
+    def _dispatch(self, payload: str) -> Reply | Telemetry | Event | None:
+        try:
+            message = parse_message(payload)
+        except ParseError:
+            self.parse_errors += 1
+            return None
+        if isinstance(message, Telemetry):
+            if message.history_seq:
+                if message.history_seq == self._history_seq:
+                    self._history.append(message)
+            else:
+                self._telemetry.append(Received(message.t_ms, message.values, time.time()))
+        elif isinstance(message, Event):
+            self._events.append(message)
+        return message
+
+    def poll(self) -> None:
+        """Read what arrives within one read timeout and keep it for ``drain``."""
+        for payload in self.link.receive():
+            if isinstance(self._dispatch(payload), Reply):
+                self.link.stats.stale_replies += 1
+
+    def drain(self) -> tuple[list[Received], list[Event]]:
+        """Telemetry and events received since the last drain, in arrival order."""
+        telemetry, self._telemetry = self._telemetry, []
+        events, self._events = self._events, []
+        return telemetry, events
+
+    # ------------------------------------------------------------------ typed calls
+    def identify(self) -> Identity:
+        fields = self.request("IDN?").named()
+        try:
+            return Identity(
+                fields["model"],
+                fields["serial"],
+                fields["fw"],
+                fields["kit"],
+                int(fields["boot"]),
+                int(fields["t"]),
+            )
+        except (KeyError, ValueError) as exc:
+            raise InstrumentError("IDN?", "BADREPLY", f"incomplete identity: {exc}") from None
+
+    def ping(self) -> int:
+        """Heartbeat; returns the instrument's clock in ms."""
+        return int(self.request("PING").named().get("t", "0"))
+
+    def get(self, name: str) -> str:
+        return self.request("GET", name).named()[name]
+
+    def set(self, name: str, value: float) -> None:
+        self.request("SET", name, format_value(value))
+
+    def pump(self, pump: int, rate_ml_min: float, volume_ml: float | None = None) -> None:
+        args = [str(pump), format_value(rate_ml_min)]
+        if volume_ml is not None:
+            args.append(format_value(volume_ml))
+        self.request("PUMP", *args)
+
+    def valve(self, name: str, open_: bool) -> None:
+        self.request("VALVE", name, "OPEN" if open_ else "CLOSE")
+
+    def rotor(self, rpm: float) -> None:
+        self.request("ROTOR", format_value(rpm))
+
+    def telemetry_rate(self, hz: float) -> None:
+        self.request("TLM", format_value(hz))
+
+    def safe(self) -> None:
+        self.request("SAFE", "ON")
+
+    def clear_safe(self) -> None:
+        self.request("SAFE", "CLEAR")
+
+    def reset(self) -> None:
+        self.request("RESET")
+
+    def calibration(self, channel: str) -> tuple[float, float]:
+        fields = self.request("CAL", channel).named()
+        return float(fields["gain"]), float(fields["offset"])
+
+    def set_calibration(self, channel: str, gain: float, offset: float) -> None:
+        self.request("CAL", channel, format_value(gain), format_value(offset))
+
+    def fault(self, spec: str) -> None:
+        self.request("FAULT", spec)
+
+    def clear_fault(self, name: str | None = None) -> None:
+        self.request("FAULT", "CLEAR", *([name] if name else []))
+
+    def history(self, t0_ms: int, t1_ms: int) -> list[Telemetry]:
+        """Every history frame with t0 <= t <= t1, fetched in bounded chunks; a chunk
+        whose frames did not all arrive intact is asked for again."""
+        frames: list[Telemetry] = []
+        start = t0_ms
+        while start <= t1_ms:
+            end = min(t1_ms, start + HISTORY_CHUNK_MS - 1)
+            frames.extend(self._history_chunk(start, end))
+            start = end + 1
+        return frames
+
+    def _history_chunk(self, t0_ms: int, t1_ms: int) -> list[Telemetry]:
+        for _ in range(self.retries + 1):
+            self._history = []
+            self._history_seq = self._seq % SEQ_MAX + 1  # the seq request() will use
+            timeout = self.reply_timeout + (t1_ms - t0_ms) / 1000.0 * 0.002
+            reply = self.request("HIST?", str(t0_ms), str(t1_ms), timeout=timeout)
+            expected = int(reply.named().get("count", "-1"))
+            got, self._history, self._history_seq = self._history, [], 0
+            if len(got) == expected:
+                return got
+            self.link.stats.retries += 1
+        raise ReplyTimeout(f"history {t0_ms}..{t1_ms} incomplete after retries")

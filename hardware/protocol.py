@@ -1,0 +1,336 @@
+"""CellDeck wire protocol: framing, CRC, and encode/decode of every message kind.
+
+Pure functions and small value types, no I/O, so that both the console's driver and
+the simulated firmware share one definition and it can be fuzzed in isolation.
+The format is documented for humans in docs/protocol.md.
+
+Frame on the wire: ``<payload>*<CRC>\\n`` where CRC is CRC-16/CCITT-FALSE over the
+payload bytes as four upper-case hex digits.
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_FRAME_BYTES = 1024
+"""Longest frame either side accepts (payload, '*', CRC and newline)."""
+
+SEQ_MIN, SEQ_MAX = 1, 65535
+
+
+class FrameError(ValueError):
+    """A line that is not a valid frame (bad CRC, no CRC, too long, not ASCII)."""
+
+
+class ParseError(ValueError):
+    """A frame whose CRC is good but whose contents do not follow the protocol."""
+
+
+class ErrorCode(StrEnum):
+    """Codes the firmware puts in ``<seq> ERR <CODE> <message>`` replies."""
+
+    BADSEQ = "BADSEQ"  # sequence number missing or outside 1..65535
+    BADCMD = "BADCMD"  # unknown verb
+    BADARG = "BADARG"  # wrong number or type of arguments, unknown name
+    RANGE = "RANGE"  # value outside the allowed range
+    INTERLOCK = "INTERLOCK"  # refused because an interlock is active
+    SAFE = "SAFE"  # refused because the instrument is in its safe state
+    READONLY = "READONLY"  # the named value cannot be written
+
+
+# --------------------------------------------------------------------------- channels
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One telemetry channel: its wire name, unit, and a human label."""
+
+    name: str
+    unit: str
+    label: str
+    decimals: int = 2
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("temp", "°C", "Chamber temperature", 2),
+    Channel("temp_sp", "°C", "Temperature set-point", 1),
+    Channel("heater", "%", "Heater power", 1),
+    Channel("ph", "pH", "pH", 3),
+    Channel("do", "%", "Dissolved O2 (air sat.)", 1),
+    Channel("co2", "%", "Headspace CO2", 2),
+    Channel("co2_sp", "%", "CO2 set-point", 1),
+    Channel("pressure", "mbar", "Line pressure", 1),
+    Channel("rpm", "rpm", "Rotor speed", 0),
+    Channel("rpm_sp", "rpm", "Rotor set-point", 0),
+    Channel("vcd", "1e6/mL", "Viable cell density", 3),
+    Channel("w_source", "g", "Source bag", 1),
+    Channel("w_media", "g", "Media bag", 1),
+    Channel("w_buffer", "g", "Buffer bag", 1),
+    Channel("w_waste", "g", "Waste bag", 1),
+    Channel("w_product", "g", "Product bag", 1),
+    Channel("w_chamber", "g", "Chamber", 1),
+    Channel("p1_rate", "mL/min", "Pump 1 rate", 1),
+    Channel("p1_vol", "mL", "Pump 1 volume", 2),
+    Channel("p2_rate", "mL/min", "Pump 2 rate", 1),
+    Channel("p2_vol", "mL", "Pump 2 volume", 2),
+    Channel("valves", "", "Valves open (bitmask)", 0),
+    Channel("bubble", "", "Bubble detected", 0),
+    Channel("door", "", "Door open", 0),
+    Channel("ilk", "", "Active interlocks (bitmask)", 0),
+    Channel("state", "", "Firmware state", 0),
+)
+CHANNEL_NAMES: tuple[str, ...] = tuple(c.name for c in CHANNELS)
+CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNEL_NAMES)}
+CHANNEL_BY_NAME: dict[str, Channel] = {c.name: c for c in CHANNELS}
+
+SETPOINT_LIMITS: dict[str, tuple[float, float]] = {
+    "temp_sp": (4.0, 39.0),  # °C
+    "co2_sp": (0.0, 20.0),  # %
+    "p_limit": (50.0, 1000.0),  # mbar
+}
+"""Values ``SET`` accepts, with their allowed ranges (inclusive)."""
+
+CALIBRATABLE: tuple[str, ...] = (
+    "temp",
+    "ph",
+    "do",
+    "co2",
+    "pressure",
+    "w_source",
+    "w_media",
+    "w_buffer",
+    "w_waste",
+    "w_product",
+    "w_chamber",
+)
+"""Channels with a calibration (reading = gain * raw + offset) that ``CAL`` reads/writes."""
+
+MAX_TLM_HZ = 500.0
+MAX_PUMP_RATE = 200.0  # mL/min, either direction
+MAX_PUMP_VOLUME = 5000.0  # mL
+MAX_RPM = 3000.0
+
+VALVES: tuple[str, ...] = ("source", "media", "buffer", "waste", "product", "feed")
+"""Pinch valves, in bitmask order (bit 0 = source)."""
+
+INTERLOCKS: tuple[str, ...] = ("DOOR", "PRESSURE", "OVERTEMP", "BUBBLE")
+"""Interlocks, in bitmask order (bit 0 = DOOR)."""
+
+
+class FirmwareState(StrEnum):
+    """What the firmware is doing; telemetry carries the index into STATES."""
+
+    READY = "READY"
+    SAFE = "SAFE"
+    SERVICE = "SERVICE"
+
+
+STATES: tuple[FirmwareState, ...] = tuple(FirmwareState)
+
+# --------------------------------------------------------------------------- framing
+
+
+def crc16(payload: bytes) -> int:
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of ``payload``."""
+    return binascii.crc_hqx(payload, 0xFFFF)
+
+
+def encode_frame(payload: str) -> bytes:
+    """Wrap a payload into ``<payload>*<CRC>\\n`` bytes."""
+    data = payload.encode("ascii")
+    if b"*" in data or b"\n" in data:
+        raise ValueError("payload may not contain '*' or newline")
+    return b"%s*%04X\n" % (data, crc16(data))
+
+
+def decode_frame(line: bytes) -> str:
+    """Check one received line (with or without its newline) and return its payload.
+
+    Raises FrameError for anything that is not a well-formed frame with a matching CRC.
+    """
+    if len(line) > MAX_FRAME_BYTES:
+        raise FrameError("frame too long")
+    line = line.rstrip(b"\r\n")
+    star = line.rfind(b"*")
+    if star < 0 or len(line) - star != 5:
+        raise FrameError("no CRC")
+    payload, crc_text = line[:star], line[star + 1 :]
+    try:
+        received = int(crc_text, 16)
+    except ValueError:
+        raise FrameError("CRC is not hex") from None
+    if crc_text != crc_text.upper() or received != crc16(payload):
+        raise FrameError("CRC mismatch")
+    try:
+        return payload.decode("ascii")
+    except UnicodeDecodeError:
+        raise FrameError("not ASCII") from None
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True)
+class Command:
+    """A host-to-instrument command ``<seq> <VERB> <args...>``."""
+
+    seq: int
+    verb: str
+    args: tuple[str, ...] = ()
+
+    def payload(self) -> str:
+        return " ".join((str(self.seq), self.verb, *self.args))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """``<seq> OK [fields]`` or ``<seq> ERR <CODE> <message>``."""
+
+    seq: int
+    ok: bool
+    fields: tuple[str, ...] = ()
+    code: str = ""
+    message: str = ""
+
+    def payload(self) -> str:
+        if self.ok:
+            return " ".join((str(self.seq), "OK", *self.fields))
+        return f"{self.seq} ERR {self.code} {printable(self.message)}".rstrip()
+
+    def named(self) -> dict[str, str]:
+        """The ``name=value`` fields of an OK reply as a dict."""
+        return dict(f.split("=", 1) for f in self.fields if "=" in f)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """An unsolicited telemetry frame ``T <ms> name=value ...`` with every channel.
+
+    History read-back frames ``H <seq> <ms> name=value ...`` decode to the same type
+    with ``history_seq`` set to the request's sequence number.
+    """
+
+    t_ms: int
+    values: tuple[float, ...]
+    history_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    """An unsolicited event ``E <ms> <CODE> [name=value ...]``."""
+
+    t_ms: int
+    code: str
+    data: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in self.data.items())
+        return f"E {self.t_ms} {self.code} {extra}".rstrip()
+
+
+Message = Reply | Telemetry | Event
+
+
+def printable(text: str) -> str:
+    """Text safe inside a payload: printable ASCII without '*' (echoed input may hold any)."""
+    return "".join(c if " " <= c <= "~" and c != "*" else "?" for c in text)
+
+
+def format_value(value: float) -> str:
+    """Shortest faithful text for a channel value (integers without a decimal point)."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def telemetry_payload(
+    t_ms: int, values: tuple[float, ...] | list[float], history_seq: int = 0
+) -> str:
+    """Payload of a telemetry (or, with ``history_seq``, a history) frame."""
+    body = " ".join(f"{n}={format_value(v)}" for n, v in zip(CHANNEL_NAMES, values, strict=True))
+    if history_seq:
+        return f"H {history_seq} {t_ms} {body}"
+    return f"T {t_ms} {body}"
+
+
+def parse_seq(text: str, allow_zero: bool = False) -> int:
+    """A sequence number 1..65535 written in plain decimal, or ParseError. Replies may
+    carry 0: the answer to a command whose own sequence number was unreadable."""
+    if not text.isdigit() or len(text) > 5:
+        raise ParseError(f"bad sequence number {printable(text[:20])!r}")
+    seq = int(text)
+    if seq == 0 and allow_zero:
+        return 0
+    if not SEQ_MIN <= seq <= SEQ_MAX:
+        raise ParseError(f"sequence number {seq} outside 1..65535")
+    return seq
+
+
+def parse_command(payload: str) -> Command:
+    """Parse a host command payload. Raises ParseError (with a BADSEQ meaning)."""
+    parts = payload.split(" ")
+    if len(parts) < 2 or not parts[1]:
+        raise ParseError("expected '<seq> <VERB> [args]'")
+    seq = parse_seq(parts[0])
+    args = tuple(p for p in parts[2:] if p)
+    return Command(seq, parts[1], args)
+
+
+def _parse_time(text: str) -> int:
+    if not text.isdigit():
+        raise ParseError(f"bad instrument time {text!r}")
+    return int(text)
+
+
+def _parse_channel_values(parts: list[str]) -> tuple[float, ...]:
+    """Values of a full telemetry body, strictly in channel order and all finite."""
+    if len(parts) != len(CHANNEL_NAMES):
+        raise ParseError(f"expected {len(CHANNEL_NAMES)} channels, got {len(parts)}")
+    values = []
+    for part, name in zip(parts, CHANNEL_NAMES, strict=True):
+        key, sep, text = part.partition("=")
+        if key != name or not sep:
+            raise ParseError(f"expected channel {name!r}, got {part!r}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ParseError(f"bad value for {name}: {text!r}") from None
+        if not math.isfinite(value):
+            raise ParseError(f"non-finite value for {name}")
+        values.append(value)
+    return tuple(values)
+
+
+def parse_message(payload: str) -> Message:
+    """Parse an instrument-to-host payload: a reply, telemetry, history or event."""
+    parts = payload.split(" ")
+    head = parts[0]
+    if head == "T":
+        if len(parts) < 2:
+            raise ParseError("telemetry without time")
+        return Telemetry(_parse_time(parts[1]), _parse_channel_values(parts[2:]))
+    if head == "H":
+        if len(parts) < 3:
+            raise ParseError("history frame without sequence and time")
+        return Telemetry(
+            _parse_time(parts[2]), _parse_channel_values(parts[3:]), history_seq=parse_seq(parts[1])
+        )
+    if head == "E":
+        if len(parts) < 3 or not parts[2]:
+            raise ParseError("event without time and code")
+        data = {}
+        for part in parts[3:]:
+            key, sep, value = part.partition("=")
+            if not sep or not key:
+                raise ParseError(f"bad event field {part!r}")
+            data[key] = value
+        return Event(_parse_time(parts[1]), parts[2], data)
+    seq = parse_seq(head, allow_zero=True)
+    if len(parts) >= 2 and parts[1] == "OK":
+        return Reply(seq, True, tuple(p for p in parts[2:] if p))
+    if len(parts) >= 3 and parts[1] == "ERR":
+        return Reply(seq, False, code=parts[2], message=" ".join(parts[3:]))
+    raise ParseError(f"unknown message {payload[:40]!r}")

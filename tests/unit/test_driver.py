@@ -1,0 +1,99 @@
+"""The Instrument driver, byte for byte, without hardware."""
+
+import pytest
+
+from hardware.driver import InstrumentError, ReplyTimeout
+from hardware.protocol import CHANNEL_NAMES, encode_frame, telemetry_payload
+from tests.unit.fake_port import expected_protocol
+
+
+def f(payload: str) -> bytes:
+    return encode_frame(payload)
+
+
+def test_identify():
+    script = [(f("1 IDN?"), f("1 OK model=CD-1000 serial=S1 fw=1.0.0 kit=K1 boot=3 t=1500"))]
+    with expected_protocol(script) as inst:
+        identity = inst.identify()
+    assert (identity.serial, identity.kit, identity.boot, identity.t_ms) == ("S1", "K1", 3, 1500)
+
+
+def test_set_point_and_pump_frames():
+    script = [
+        (f("1 SET temp_sp 36.5"), f("1 OK temp_sp=36.5")),
+        (f("2 PUMP 1 -20 15"), f("2 OK pump=1 rate=-20")),
+        (f("3 VALVE feed OPEN"), f("3 OK valve=feed state=OPEN")),
+        (f("4 TLM 200"), f("4 OK hz=200")),
+    ]
+    with expected_protocol(script) as inst:
+        inst.set("temp_sp", 36.5)
+        inst.pump(1, -20, 15)
+        inst.valve("feed", True)
+        inst.telemetry_rate(200)
+
+
+def test_error_reply_raises_with_code():
+    script = [(f("1 SET temp_sp 99"), f("1 ERR RANGE temp_sp 99 outside 4..39"))]
+    with expected_protocol(script) as inst, pytest.raises(InstrumentError) as info:
+        inst.set("temp_sp", 99)
+    assert info.value.code == "RANGE"
+
+
+def test_telemetry_and_events_around_a_reply_are_kept():
+    values = [1.0] * len(CHANNEL_NAMES)
+    script = [
+        (None, f(telemetry_payload(100, values))),
+        (f("1 PING"), f(telemetry_payload(200, values)) + f("1 OK t=250") + f("E 260 BOOT boot=2")),
+    ]
+    with expected_protocol(script) as inst:
+        assert inst.ping() == 250
+        telemetry, events = inst.drain()
+    assert [t.t_ms for t in telemetry] == [100, 200]
+    assert [e.code for e in events] == ["BOOT"]
+
+
+def test_bad_crc_frames_are_counted_never_delivered():
+    values = [2.0] * len(CHANNEL_NAMES)
+    good = f(telemetry_payload(100, values))
+    bad = bytearray(f(telemetry_payload(200, values)))
+    bad[10] ^= 0x01
+    script = [(None, good + bytes(bad) + b"garbage\n"), (f("1 PING"), f("1 OK t=300"))]
+    with expected_protocol(script) as inst:
+        inst.ping()
+        telemetry, _ = inst.drain()
+    assert [t.t_ms for t in telemetry] == [100]
+    assert inst.link.stats.crc_errors == 2
+
+
+def test_lost_reply_is_retried_with_the_same_sequence_number():
+    script = [(f("1 PING"), b""), (f("1 PING"), f("1 OK t=5"))]
+    with expected_protocol(script, reply_timeout=0.05) as inst:
+        assert inst.ping() == 5
+    assert inst.link.stats.retries == 1
+
+
+def test_no_reply_at_all_raises_timeout():
+    script = [(f("1 PING"), b"")] * 3
+    with expected_protocol(script, reply_timeout=0.02) as inst, pytest.raises(ReplyTimeout):
+        inst.ping()
+
+
+def test_history_is_collected_and_incomplete_chunks_are_refetched():
+    values = [3.0] * len(CHANNEL_NAMES)
+    h = [f(telemetry_payload(t, values, history_seq=s)) for s, t in ((1, 1000), (1, 2000))]
+    h2 = [f(telemetry_payload(t, values, history_seq=2)) for t in (1000, 2000)]
+    script = [
+        (f("1 HIST? 1000 2000"), h[0] + f("1 OK count=2 oldest=0")),  # one frame lost
+        (f("2 HIST? 1000 2000"), h2[0] + h2[1] + f("2 OK count=2 oldest=0")),
+    ]
+    with expected_protocol(script) as inst:
+        frames = inst.history(1000, 2000)
+    assert [fr.t_ms for fr in frames] == [1000, 2000]
+
+
+def test_sequence_numbers_wrap_after_65535():
+    script = [(f("65535 PING"), f("65535 OK t=1")), (f("1 PING"), f("1 OK t=2"))]
+    with expected_protocol(script) as inst:
+        inst._seq = 65534
+        inst.ping()
+        inst.ping()
