@@ -55,17 +55,17 @@ class Channel:
 
 
 CHANNELS: tuple[Channel, ...] = (
-    Channel("temp", "°C", "Chamber temperature", 2),
-    Channel("temp_sp", "°C", "Temperature set-point", 1),
-    Channel("heater", "%", "Heater power", 1),
+    Channel("temp", "°C", "Temperature", 2),
+    Channel("temp_sp", "°C", "Temp. set-point", 1),
+    Channel("heater", "%", "Heater", 1),
     Channel("ph", "pH", "pH", 3),
-    Channel("do", "%", "Dissolved O2 (air sat.)", 1),
-    Channel("co2", "%", "Headspace CO2", 2),
+    Channel("do", "%", "Dissolved O2", 1),
+    Channel("co2", "%", "CO2", 2),
     Channel("co2_sp", "%", "CO2 set-point", 1),
     Channel("pressure", "mbar", "Line pressure", 1),
     Channel("rpm", "rpm", "Rotor speed", 0),
     Channel("rpm_sp", "rpm", "Rotor set-point", 0),
-    Channel("vcd", "1e6/mL", "Viable cell density", 3),
+    Channel("vcd", "1e6/mL", "Cell density", 3),
     Channel("w_source", "g", "Source bag", 1),
     Channel("w_media", "g", "Media bag", 1),
     Channel("w_buffer", "g", "Buffer bag", 1),
@@ -76,10 +76,10 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("p1_vol", "mL", "Pump 1 volume", 2),
     Channel("p2_rate", "mL/min", "Pump 2 rate", 1),
     Channel("p2_vol", "mL", "Pump 2 volume", 2),
-    Channel("valves", "", "Valves open (bitmask)", 0),
-    Channel("bubble", "", "Bubble detected", 0),
-    Channel("door", "", "Door open", 0),
-    Channel("ilk", "", "Active interlocks (bitmask)", 0),
+    Channel("valves", "", "Valves open", 0),
+    Channel("bubble", "", "Bubble", 0),
+    Channel("door", "", "Door", 0),
+    Channel("ilk", "", "Interlocks", 0),
     Channel("state", "", "Firmware state", 0),
 )
 CHANNEL_NAMES: tuple[str, ...] = tuple(c.name for c in CHANNELS)

@@ -1,0 +1,63 @@
+"""``celldeck`` / ``python -m app``: the console (GUI by default) and its subcommands.
+
+celldeck [--data-dir D] [--port URL | --demo] [--kiosk]   open the console
+celldeck simulator [simulator options]                    run the simulated instrument
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.console import ConsoleOptions
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="celldeck", description="CellDeck operator console for the cell-processing instrument."
+    )
+    parser.add_argument("--data-dir", metavar="D", help="data folder (default: Qt AppDataLocation)")
+    parser.add_argument(
+        "--port", metavar="URL", help="instrument port: a tty/pty path, COM3, socket://host:port"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="start the built-in simulated instrument (the default)"
+    )
+    parser.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
+    parser.add_argument(
+        "--telemetry-hz", type=float, default=10.0, help="telemetry rate to request"
+    )
+    parser.add_argument("--sim-speed", type=float, default=1.0, help="demo simulator speed factor")
+    parser.add_argument(
+        "--sim-fault", action="append", default=[], metavar="NAME[=VALUE]", help="demo fault"
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("gui", help="open the console (the default)")
+    sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
+    sim.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulator"]:
+        from hardware.simulator.__main__ import main as simulator_main
+
+        return simulator_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    options = ConsoleOptions(
+        data_dir=args.data_dir,
+        port=args.port,
+        demo=args.demo or not args.port,
+        kiosk=args.kiosk,
+        telemetry_hz=args.telemetry_hz,
+        sim_speed=args.sim_speed,
+        sim_faults=tuple(args.sim_fault),
+    )
+    from app.gui import run_gui
+
+    return run_gui(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

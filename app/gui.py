@@ -1,0 +1,34 @@
+"""Start the Qt application with the console's main window."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.console import Console, ConsoleOptions
+from app.paths import APP_NAME, ORG_NAME
+
+
+def run_gui(options: ConsoleOptions) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationName(APP_NAME)
+    try:
+        console = Console(options)
+        controller = console.create_controller()
+    except (OSError, RuntimeError) as exc:
+        QMessageBox.critical(None, APP_NAME, f"CellDeck cannot start:\n\n{exc}")
+        print(f"celldeck: {exc}", file=sys.stderr)
+        return 1
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(controller)
+    console.start()
+    if options.kiosk:
+        window.showFullScreen()
+    else:
+        window.resize(1280, 800)
+        window.show()
+    app.aboutToQuit.connect(console.stop)
+    return app.exec()

@@ -1,0 +1,31 @@
+"""Where the console keeps its data: ``--data-dir`` or Qt's per-user AppDataLocation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QStandardPaths
+
+APP_NAME = "CellDeck"
+ORG_NAME = "CellDeck"
+
+
+def default_data_dir() -> Path:
+    """Qt's AppDataLocation for CellDeck (e.g. ~/.local/share/CellDeck/CellDeck)."""
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setApplicationName(APP_NAME)
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(location) if location else Path.home() / ".celldeck"
+
+
+def prepare_data_dir(path: str | Path | None) -> Path:
+    """Create the data folder if needed and check that we may write there."""
+    folder = Path(path).expanduser() if path else default_data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / ".write-test"
+    try:
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise OSError(f"data folder {folder} is not writable: {exc}") from exc
+    return folder
