@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sim-fault", action="append", default=[], metavar="NAME[=VALUE]", help="demo fault"
     )
+    parser.add_argument(
+        "--quit-after", type=float, metavar="S", help="close the console after S seconds"
+    )
+    parser.add_argument(
+        "--screenshot", metavar="FILE", help="with --quit-after: save the window as PNG first"
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("gui", help="open the console (the default)")
     sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         telemetry_hz=args.telemetry_hz,
         sim_speed=args.sim_speed,
         sim_faults=tuple(args.sim_fault),
+        quit_after_s=args.quit_after,
+        screenshot=args.screenshot,
     )
     from app.gui import run_gui
 

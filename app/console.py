@@ -24,6 +24,8 @@ class ConsoleOptions:
     telemetry_hz: float = 10.0
     sim_speed: float = 1.0
     sim_faults: tuple[str, ...] = ()
+    quit_after_s: float | None = None
+    screenshot: str | None = None
 
 
 class Console:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.console import Console, ConsoleOptions
 from app.paths import APP_NAME, ORG_NAME
@@ -31,4 +32,13 @@ def run_gui(options: ConsoleOptions) -> int:
         window.resize(1280, 800)
         window.show()
     app.aboutToQuit.connect(console.stop)
+    if options.quit_after_s is not None:
+        QTimer.singleShot(int(options.quit_after_s * 1000), lambda: _finish(window, options))
     return app.exec()
+
+
+def _finish(window: QWidget, options: ConsoleOptions) -> None:
+    """End of a timed session (tests, screenshots): save the window, then close."""
+    if options.screenshot:
+        window.grab().save(options.screenshot)
+    window.close()

@@ -219,7 +219,8 @@ class Connection:
     def _deliver(self) -> None:
         received, events = self.instrument.drain()
         if events:
-            if any(e.code == "BOOT" for e in events):
+            booted = {e.data.get("boot") for e in events if e.code == "BOOT"}
+            if booted - {str(self._boot)}:
                 self._reattach = True  # firmware restarted under us: attach afresh
             self.listener.on_events(events)
         if received:

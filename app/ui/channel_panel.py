@@ -36,7 +36,7 @@ SHORT_LABELS: dict[str, str] = {
 def _bits(value: float, names: tuple[str, ...], none: str) -> str:
     mask = int(value)
     on = [name for i, name in enumerate(names) if mask & (1 << i)]
-    return ", ".join(on) if on else none
+    return " ".join(on) if on else none
 
 
 def format_channel(name: str, value: float) -> tuple[str, bool]:

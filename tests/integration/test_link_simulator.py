@@ -1,0 +1,147 @@
+"""The console's link and driver against the simulator process over a real pty,
+with faults injected: corrupt bytes, a dropped link, a silent host, a firmware reset."""
+
+import math
+import time
+
+import pytest
+
+from hardware.commands import InjectFault, RunPump, SetSetpoint, SetValve
+from hardware.connection import LinkState
+from hardware.link import SerialLink
+from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES, decode_frame, parse_message
+from hardware.simulator.launcher import SimulatorProcess
+from tests.integration.harness import connect, run_for, run_until
+
+
+def test_identify_over_pty(simulator):
+    assert simulator.url.startswith("/dev/")
+    connection, rec = connect(simulator.url)
+    identity = rec.identities[-1]
+    assert (identity.model, identity.serial, identity.kit) == (
+        "CD-1000",
+        "SIM-0001",
+        "KIT-CART-0001",
+    )
+    connection.close()
+
+
+def test_identify_over_tcp():
+    with SimulatorProcess(["--tcp", "0"]) as sim:
+        assert sim.url.startswith("socket://127.0.0.1:")
+        connection, rec = connect(sim.url)
+        run_until(connection, lambda: len(rec.samples) >= 3, 5.0)
+        connection.close()
+
+
+def test_set_point_change_shows_in_telemetry(simulator):
+    connection, rec = connect(simulator.url, telemetry_hz=20)
+    connection.execute(SetSetpoint("temp_sp", 31.5))
+    run_until(connection, lambda: rec.samples and rec.latest("temp_sp") == 31.5, 5.0)
+    connection.close()
+
+
+def test_out_of_range_set_point_never_reaches_the_instrument():
+    with pytest.raises(ValueError, match="outside"):
+        SetSetpoint("temp_sp", 45.0)
+
+
+def test_corrupted_bytes_are_counted_and_never_delivered(tmp_path):
+    log_path = tmp_path / "tx.log"
+    with SimulatorProcess(["--fault", "corrupt=0.01", "--tx-log", str(log_path)]) as sim:
+        connection, rec = connect(sim.url, telemetry_hz=20)
+        run_for(connection, 8.0)
+        stats = connection.link.stats
+        connection.close()
+    truth: dict[int, set[tuple[float, ...]]] = {}
+    for line in log_path.read_text().splitlines():
+        message = parse_message(decode_frame(line.encode()))
+        if hasattr(message, "values"):
+            truth.setdefault(message.t_ms, set()).add(message.values)
+    assert stats.crc_errors > 50
+    assert rec.samples, "some frames get through intact"
+    for sample in rec.samples:
+        assert sample.values in truth.get(sample.t_ms, set()), f"wrong value at {sample.t_ms}"
+
+
+def test_dropped_link_reconnects_and_backfills_without_gaps(simulator):
+    connection, rec = connect(simulator.url, telemetry_hz=10)
+    run_for(connection, 2.5)
+    connection.execute(InjectFault("drop=10"))
+    run_until(connection, lambda: connection.state is not LinkState.CONNECTED, 8.0)
+    run_until(connection, lambda: connection.state is LinkState.CONNECTED, 20.0)
+    run_for(connection, 2.0)
+    connection.close()
+    states = [s for s, _ in rec.states]
+    assert LinkState.LOST in states and LinkState.RECONNECTING in states
+    assert states[-2:] == [LinkState.CONNECTED, LinkState.DISCONNECTED]
+    assert connection.link.stats.reconnects >= 1
+    assert any(s.backfilled for s in rec.samples)
+    times = [s.t_ms for s in rec.samples]
+    assert times == sorted(times) and len(times) == len(set(times))
+    covered = {t // 1000 for t in times}
+    first, last = math.ceil(times[0] / 1000), times[-1] // 1000
+    missing = [k for k in range(first, last) if k not in covered]
+    assert missing == [], f"seconds without a sample: {missing}"
+    assert last - first >= 13  # the drop really spanned the record
+    # The instrument was left alone for 10 s: its watchdog put it in the safe state.
+    assert rec.latest("state") == 1
+
+
+def test_silent_host_puts_instrument_in_safe_state_with_heating_on():
+    with SimulatorProcess(["--speed", "100"]) as sim:
+        connection, rec = connect(sim.url, telemetry_hz=10)
+        connection.execute(SetValve("buffer", True))
+        connection.execute(RunPump(1, 20.0))
+        run_until(connection, lambda: rec.samples and rec.latest("p1_rate") == 20.0, 5.0)
+        temp_before = rec.latest("temp")
+        link = connection.link  # go silent: keep reading, send nothing
+        seen: list[tuple[float, ...]] = []
+        events: list[str] = []
+        deadline = time.monotonic() + 6.5
+        while time.monotonic() < deadline:
+            for payload in link.receive():
+                message = parse_message(payload)
+                if hasattr(message, "values"):
+                    seen.append(message.values)
+                elif hasattr(message, "code") and not hasattr(message, "ok"):
+                    events.append(message.code)
+        connection.close()
+    last = seen[-1]
+    assert "WATCHDOG" in events
+    assert last[CHANNEL_INDEX["state"]] == 1  # SAFE
+    assert last[CHANNEL_INDEX["p1_rate"]] == 0 and last[CHANNEL_INDEX["valves"]] == 0
+    assert last[CHANNEL_INDEX["heater"]] > 0  # temperature control carries on
+    assert last[CHANNEL_INDEX["temp"]] > temp_before + 1.0
+
+
+def test_firmware_reset_is_recovered(simulator):
+    connection, rec = connect(simulator.url, telemetry_hz=20)
+    run_for(connection, 1.5)
+    connection.execute(InjectFault("reset"))
+    first_boot = rec.identities[0].boot
+    run_until(connection, lambda: rec.identities[-1].boot != first_boot, 5.0)
+    assert rec.identities[-1].boot == first_boot + 1
+    assert "BOOT" in rec.event_codes()
+    start = len(rec.samples)
+    run_for(connection, 2.0)
+    after = rec.samples[start:]
+    assert connection.state is LinkState.CONNECTED
+    assert len(after) >= 20  # the 20 Hz telemetry rate was re-applied (reset makes it 1 Hz)
+    assert all(s.boot == rec.identities[-1].boot for s in after)
+    connection.close()
+
+
+def test_raw_link_survives_garbage_from_the_host(simulator):
+    link = SerialLink(simulator.url)
+    link.open()
+    port = link._port
+    port.write(b"\x00\xff garbage without crc\n" + b"x" * 5000 + b"\n")
+    link.send("1 PING")
+    deadline = time.monotonic() + 3
+    replies = []
+    while time.monotonic() < deadline and not replies:
+        replies = [p for p in link.receive() if p.startswith("1 OK")]
+    assert replies
+    link.close()
+    assert len(CHANNEL_NAMES) > 20
