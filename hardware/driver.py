@@ -76,6 +76,7 @@ class Instrument:
         self._history: list[Telemetry] = []
         self._history_seq = 0
         self.parse_errors = 0
+        self.last_parse_error = ""
 
     # ------------------------------------------------------------------ plumbing
     def _next_seq(self) -> int:
@@ -122,8 +123,9 @@ class Instrument:
     def _dispatch(self, payload: str) -> Reply | Telemetry | Event | None:
         try:
             message = parse_message(payload)
-        except ParseError:
+        except ParseError as exc:
             self.parse_errors += 1
+            self.last_parse_error = f"{exc}: {payload[:80]}"
             return None
         if isinstance(message, Telemetry):
             if message.history_seq:
