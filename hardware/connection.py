@@ -9,6 +9,7 @@ one serial read timeout and returns how long the owner may wait before the next 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,6 +95,8 @@ class Connection:
         self.identity: Identity | None = None
         self._boot: int | None = resume_from[0] if resume_from else None
         self._last_t: int | None = resume_from[1] if resume_from else None
+        self._last_event_t: int | None = self._last_t  # newest event delivered this boot
+        self._recent_events: deque[tuple] = deque(maxlen=64)  # to drop replayed duplicates
         self._next_attempt = 0.0
         self._next_heartbeat = 0.0
         self._reattach = False
@@ -182,6 +185,7 @@ class Connection:
             start = None  # first attach: the record starts now
         elif identity.boot != self._boot:
             start, self._last_t = 0, None  # firmware restarted: all of its new history
+            self._last_event_t = -1
         else:
             start = None if self._last_t is None else self._last_t + 1
         self._boot = identity.boot
@@ -189,6 +193,10 @@ class Connection:
         self.listener.on_identity(identity)
         if start is not None and start <= identity.t_ms:
             self._backfill(start, identity, anchor_utc)
+        if self._last_event_t is None:
+            self._last_event_t = identity.t_ms  # events from here on are ours to deliver
+        elif self._last_event_t < identity.t_ms:
+            self.instrument.replay_events(self._last_event_t + 1, identity.t_ms)
         self.instrument.telemetry_rate(self.telemetry_hz)
         self._next_heartbeat = time.monotonic() + self.heartbeat_s
         self._deliver()
@@ -218,6 +226,7 @@ class Connection:
     # ------------------------------------------------------------------ delivery
     def _deliver(self) -> None:
         received, events = self.instrument.drain()
+        events = self._fresh_events(events)
         if events:
             booted = {e.data.get("boot") for e in events if e.code == "BOOT"}
             if booted - {str(self._boot)}:
@@ -228,6 +237,18 @@ class Connection:
             self._emit_samples(
                 [Sample(r.t_ms, r.values, r.received, boot, False) for r in received]
             )
+
+    def _fresh_events(self, events: list[Event]) -> list[Event]:
+        """Events not delivered before (a replay after reconnecting may repeat some)."""
+        fresh = []
+        for event in events:
+            key = (event.t_ms, event.code, tuple(sorted(event.data.items())))
+            if key in self._recent_events:
+                continue
+            self._recent_events.append(key)
+            fresh.append(event)
+            self._last_event_t = max(self._last_event_t or 0, event.t_ms)
+        return fresh
 
     def _emit_samples(self, samples: list[Sample]) -> None:
         fresh = []

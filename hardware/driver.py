@@ -211,6 +211,11 @@ class Instrument:
     def clear_fault(self, name: str | None = None) -> None:
         self.request("FAULT", "CLEAR", *([name] if name else []))
 
+    def replay_events(self, t0_ms: int, t1_ms: int) -> int:
+        """Ask the instrument to send again its logged events with t0 <= t <= t1 (they
+        arrive as ordinary events, before the reply); returns how many it holds."""
+        return int(self.request("EVT?", str(t0_ms), str(t1_ms)).named().get("count", "0"))
+
     def history(self, t0_ms: int, t1_ms: int) -> list[Telemetry]:
         """Every history frame with t0 <= t <= t1, fetched in bounded chunks; a chunk
         whose frames did not all arrive intact is asked for again."""

@@ -9,6 +9,7 @@ returns. That keeps it deterministic enough to fuzz with thousands of lines.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ MODEL = "CD-1000"
 FIRMWARE_VERSION = "1.0.0"
 WATCHDOG_S = 5.0
 HISTORY_SECONDS = 48 * 3600  # ring buffer of 1 Hz frames (spec: at least 24 h)
+EVENT_LOG_SIZE = 2000  # events kept for read-back with EVT?
 MAX_STEP_S = 1.0
 OVERTEMP_C, OVERTEMP_CLEAR_C = 40.0, 39.5
 
@@ -76,6 +78,17 @@ def _argc(cmd: Command, low: int, high: int | None = None) -> None:
     if not low <= len(cmd.args) <= high:
         want = str(low) if low == high else f"{low}..{high}"
         raise CommandError(ErrorCode.BADARG, f"{cmd.verb} takes {want} arguments")
+
+
+def _time_range(cmd: Command) -> tuple[int, int]:
+    """The ``<t0_ms> <t1_ms>`` arguments of HIST? and EVT?."""
+    _argc(cmd, 2)
+    if not all(a.isdigit() and len(a) < 16 for a in cmd.args):
+        raise CommandError(ErrorCode.BADARG, "times must be whole milliseconds")
+    t0, t1 = int(cmd.args[0]), int(cmd.args[1])
+    if t0 > t1:
+        raise CommandError(ErrorCode.RANGE, "t0 after t1")
+    return t0, t1
 
 
 @dataclass
@@ -126,6 +139,7 @@ class Firmware:
             "ROTOR": self._rotor,
             "TLM": self._tlm,
             "HIST?": self._hist,
+            "EVT?": self._evt,
             "SAFE": self._safe,
             "RESET": self._reset,
             "CAL": self._cal,
@@ -150,6 +164,7 @@ class Firmware:
         self.plant.co2_setpoint = self.setpoints["co2_sp"]
         self.history = np.zeros((HISTORY_SECONDS, len(CHANNEL_NAMES) + 1))
         self.history_count = 0
+        self.event_log: deque[Event] = deque(maxlen=EVENT_LOG_SIZE)
         self.last_host_frame: float | None = None  # wall clock; watchdog armed once set
         self.last_seq: tuple[int, bytes, list[bytes]] | None = None  # seq, payload, frames
         self.output: list[bytes] = []
@@ -161,6 +176,7 @@ class Firmware:
     def emit(self, code: str, **data: object) -> None:
         """Queue an unsolicited event frame."""
         event = Event(self.t_ms, code, {k: str(v) for k, v in data.items()})
+        self.event_log.append(event)
         self.output.append(encode_frame(event.payload()))
 
     def take_output(self) -> list[bytes]:
@@ -383,12 +399,7 @@ class Firmware:
         return (f"hz={format_value(self.tlm_hz)}",)
 
     def _hist(self, cmd: Command) -> tuple[str, ...]:
-        _argc(cmd, 2)
-        if not all(a.isdigit() and len(a) < 16 for a in cmd.args):
-            raise CommandError(ErrorCode.BADARG, "times must be whole milliseconds")
-        t0, t1 = int(cmd.args[0]), int(cmd.args[1])
-        if t0 > t1:
-            raise CommandError(ErrorCode.RANGE, "t0 after t1")
+        t0, t1 = _time_range(cmd)
         rows = self.history_rows(t0, t1)
         self.output_for_request = [
             encode_frame(telemetry_payload(int(row[0]), row[1:].tolist(), history_seq=cmd.seq))
@@ -397,6 +408,12 @@ class Firmware:
         oldest = self.history_rows(0, 2**62)[:1]
         first = int(oldest[0, 0]) if len(oldest) else self.t_ms
         return (f"count={len(rows)}", f"oldest={first}")
+
+    def _evt(self, cmd: Command) -> tuple[str, ...]:
+        t0, t1 = _time_range(cmd)
+        events = [e for e in self.event_log if t0 <= e.t_ms <= t1]
+        self.output_for_request = [encode_frame(e.payload()) for e in events]
+        return (f"count={len(events)}",)
 
     def history_rows(self, t0: int, t1: int) -> np.ndarray:
         """History frames with t0 <= t <= t1 in time order (rows: t_ms, channels...)."""

@@ -84,8 +84,21 @@ def test_dropped_link_reconnects_and_backfills_without_gaps(simulator):
     missing = [k for k in range(first, last) if k not in covered]
     assert missing == [], f"seconds without a sample: {missing}"
     assert last - first >= 13  # the drop really spanned the record
-    # The instrument was left alone for 10 s: its watchdog put it in the safe state.
+    # The instrument was left alone for 10 s: its watchdog put it in the safe state, and
+    # the event it raised meanwhile was read back after reconnecting.
     assert rec.latest("state") == 1
+    assert "WATCHDOG" in rec.event_codes()
+
+
+def test_speed_factor_compresses_process_time():
+    with SimulatorProcess(["--speed", "5000"]) as sim:
+        connection, _rec = connect(sim.url)
+        t0, w0 = connection.instrument.ping(), time.monotonic()
+        run_for(connection, 2.0)
+        t1, w1 = connection.instrument.ping(), time.monotonic()
+        connection.close()
+    factor = (t1 - t0) / 1000.0 / (w1 - w0)
+    assert factor > 4000, factor  # a 10-day process runs in under 4 minutes
 
 
 def test_silent_host_puts_instrument_in_safe_state_with_heating_on():

@@ -212,3 +212,14 @@ def test_mutated_valid_lines_never_crash():
         fw.advance(0.01)
     assert dropped > 4900  # CRC catches almost every mutation
     assert fw.frames_bad == dropped
+
+
+def test_event_log_read_back():
+    fw = Firmware(seed=1)
+    fw.handle_line(encode_frame("1 FAULT door=1"))
+    fw.advance(2.0)
+    fw.take_output()
+    frames = fw.handle_line(encode_frame("2 EVT? 0 5000"))
+    codes = [parse_message(decode_frame(f)).code for f in frames[:-1]]
+    assert codes == ["BOOT", "INTERLOCK"]
+    assert parse_message(decode_frame(frames[-1])).named()["count"] == "2"
