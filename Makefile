@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
+	tools/qt-system-libs.sh display
 	$(BIN)/celldeck --demo
 
 test: $(STAMP)
