@@ -7,11 +7,12 @@ act on the bytes the simulator's transport sends and receives.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hardware.protocol import CALIBRATABLE, CHANNEL_NAMES
 
-LINK_FAULTS = ("corrupt", "drop", "slow")
+LINK_FAULTS = ("corrupt", "drop", "slow", "reset")  # acted on by the transport (wall clock)
 
 
 class FaultError(ValueError):
@@ -35,15 +36,20 @@ class Fault:
 
 def _number(text: str, name: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise FaultError(f"fault {name}: value {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise FaultError(f"fault {name}: value must be finite")
+    return value
 
 
 def parse_fault(text: str) -> Fault:
     """Parse ``NAME[=VALUE]`` and check that the name exists and the value fits."""
     name, sep, raw = text.partition("=")
     value = _number(raw, name) if sep else None
+    if name == "drift":
+        name = "drift-ph"  # plain "drift" is the classic drifting pH probe
     fault = Fault(name, value)
     kind, channel = fault.kind, fault.channel
     if kind == "stuck":
@@ -57,9 +63,12 @@ def parse_fault(text: str) -> Fault:
     elif name == "corrupt":
         if value is None or not 0.0 <= value <= 0.5:
             raise FaultError("fault corrupt needs a fraction of bytes 0..0.5")
-    elif name in ("drop", "slow"):
-        if value is None or not 0.0 <= value <= 3600_000:
-            raise FaultError(f"fault {name} needs a non-negative value")
+    elif name == "drop":
+        if value is None or not 0.0 <= value <= 3600.0:
+            raise FaultError("fault drop needs seconds without link, 0..3600")
+    elif name == "slow":
+        if value is None or not 0.0 <= value <= 60_000.0:
+            raise FaultError("fault slow needs milliseconds added to each reply, 0..60000")
     elif name == "occlusion":
         if value is not None and value not in (1, 2):
             raise FaultError("fault occlusion takes pump 1 or 2")
@@ -70,8 +79,8 @@ def parse_fault(text: str) -> Fault:
         if value is not None and value not in (0, 1):
             raise FaultError("fault door takes 0 (closed) or 1 (open)")
     elif name == "reset":
-        if value is not None and value < 0:
-            raise FaultError("fault reset takes a delay in seconds >= 0")
+        if value is not None and not 0.0 <= value <= 86_400.0:
+            raise FaultError("fault reset takes a delay in seconds, 0..86400")
     else:
         raise FaultError(f"unknown fault {name!r}")
     return fault

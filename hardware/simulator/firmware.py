@@ -48,6 +48,7 @@ FIRMWARE_VERSION = "1.0.0"
 WATCHDOG_S = 5.0
 HISTORY_SECONDS = 48 * 3600  # ring buffer of 1 Hz frames (spec: at least 24 h)
 EVENT_LOG_SIZE = 2000  # events kept for read-back with EVT?
+MAX_HISTORY_REPLY = 3600  # frames per HIST? reply; the reply's next= says where to go on
 MAX_STEP_S = 1.0
 OVERTEMP_C, OVERTEMP_CLEAR_C = 40.0, 39.5
 
@@ -153,6 +154,9 @@ class Firmware:
         """(Re)start the controller. The plant (cells, liquids, heat) carries on;
         set-points and calibration are non-volatile; everything else is volatile."""
         self.boot += 1
+        previous_t = getattr(self, "t_s", 0.0)
+        for name in self.sensors.drift_per_h:  # a drifting probe keeps drifting
+            self.sensors.drift_since_s[name] -= previous_t
         self.t_s = 0.0
         self.tlm_hz = 1.0
         self.state = FirmwareState.READY
@@ -166,7 +170,8 @@ class Firmware:
         self.history_count = 0
         self.event_log: deque[Event] = deque(maxlen=EVENT_LOG_SIZE)
         self.last_host_frame: float | None = None  # wall clock; watchdog armed once set
-        self.last_seq: tuple[int, bytes, list[bytes]] | None = None  # seq, payload, frames
+        if not hasattr(self, "last_seq"):  # kept across a reset: a retried RESET is answered
+            self.last_seq: tuple[int, bytes, list[bytes]] | None = None  # from the cache
         self.output: list[bytes] = []
         self.output_for_request: list[bytes] = []  # history frames that precede a reply
         self.reset_requested = False
@@ -243,8 +248,13 @@ class Firmware:
             plant.rotor_setpoint = 0.0
         while plant.completed:
             index = plant.completed.pop(0)
-            delivered = format_value(round(plant.pumps[index].delivered, 3))
-            self.emit("PUMP_DONE", pump=index + 1, total=delivered)
+            pump = plant.pumps[index]
+            self.emit(
+                "PUMP_DONE",
+                pump=index + 1,
+                volume=format_value(pump.command_volume or 0.0),
+                total=format_value(round(pump.delivered, 3)),
+            )
 
     def _interlock(self, name: str, trip: bool, hold: bool) -> None:
         active = name in self.interlocks
@@ -401,13 +411,17 @@ class Firmware:
     def _hist(self, cmd: Command) -> tuple[str, ...]:
         t0, t1 = _time_range(cmd)
         rows = self.history_rows(t0, t1)
+        more: tuple[str, ...] = ()
+        if len(rows) > MAX_HISTORY_REPLY:
+            more = (f"next={int(rows[MAX_HISTORY_REPLY, 0])}",)
+            rows = rows[:MAX_HISTORY_REPLY]
         self.output_for_request = [
             encode_frame(telemetry_payload(int(row[0]), row[1:].tolist(), history_seq=cmd.seq))
             for row in rows
         ]
         oldest = self.history_rows(0, 2**62)[:1]
         first = int(oldest[0, 0]) if len(oldest) else self.t_ms
-        return (f"count={len(rows)}", f"oldest={first}")
+        return (f"count={len(rows)}", f"oldest={first}", *more)
 
     def _evt(self, cmd: Command) -> tuple[str, ...]:
         t0, t1 = _time_range(cmd)
@@ -491,18 +505,14 @@ class Firmware:
         elif kind == "stuck":
             self.sensors.stuck[channel] = fault.value
         elif kind == "drift":
-            target = channel or "ph"
-            self.sensors.drift_per_h[target] = 0.1 if fault.value is None else fault.value
-            self.sensors.drift_since_s[target] = self.t_s
+            self.sensors.drift_per_h[channel] = 0.1 if fault.value is None else fault.value
+            self.sensors.drift_since_s[channel] = self.t_s
         elif fault.name == "noise":
             self.sensors.noise_factor = 10.0 if fault.value is None else fault.value
         elif fault.name == "occlusion":
             self.plant.occluded.add(int(fault.value or 1) - 1)
         elif fault.name == "door":
             self.plant.door_open = fault.value != 0
-        elif fault.name == "reset":
-            self.reset_requested = True
-            return
         self.faults[fault.name] = fault
 
     def clear_fault(self, name: str | None) -> None:
@@ -517,10 +527,10 @@ class Firmware:
             elif kind == "stuck":
                 self.sensors.stuck.pop(channel, None)
             elif kind == "drift":
-                self.sensors.drift_per_h.pop(channel or "ph", None)
+                self.sensors.drift_per_h.pop(channel, None)
             elif fault.name == "noise":
                 self.sensors.noise_factor = 1.0
             elif fault.name == "occlusion":
-                self.plant.occluded.discard(int(fault.value or 1) - 1)
+                self.plant.occluded.clear()
             elif fault.name == "door":
                 self.plant.door_open = False

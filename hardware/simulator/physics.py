@@ -4,6 +4,11 @@ A plain-Python model stepped by the firmware with ``step(dt)``; every first-orde
 process uses its exact exponential update so that steps of up to a second (used when
 the simulator runs thousands of times faster than real time) stay stable.
 Quantities: volumes in mL (1 mL weighs 1 g), temperatures in °C, gas in %, time in s.
+
+Fluidic layout: pump 1 joins the bag manifold (a pinch valve per bag) to the chamber,
+forwards into the chamber; pump 2 feeds media through the "feed" valve. The line
+pressure sensor sits on the chamber inlet where both lines meet, so either pump
+pushing against a closed (or occluded) line raises it.
 """
 
 from __future__ import annotations
@@ -98,11 +103,13 @@ class Pump:
 
     rate: float = 0.0
     remaining: float | None = None  # mL left of a volume-limited command
+    command_volume: float | None = None  # the volume that command asked for
     delivered: float = 0.0  # cumulative mL moved (always positive)
 
     def run(self, rate: float, volume: float | None) -> None:
         self.rate = rate
         self.remaining = volume if rate else None
+        self.command_volume = self.remaining
 
     def stop(self) -> None:
         self.rate = 0.0
@@ -120,7 +127,7 @@ class Plant:
     temp: float = AMBIENT_C
     heater_element: float = 0.0  # effective heater power 0..1 after element lag
     heater_power: float = 0.0  # commanded 0..1
-    co2: float = 0.04  # headspace %
+    co2: float = 5.0  # headspace %, as gassed before the kit is loaded
     co2_setpoint: float = 0.0
     ph: float = 7.4
     do: float = 100.0
@@ -187,15 +194,13 @@ class Plant:
                 volume = min(volume, pump.remaining)
             bags = self._line_open(index)
             if not bags:
-                if index == 0:
-                    pushing_closed += abs(pump.rate)
+                pushing_closed += abs(pump.rate)
                 continue
             moved = self._transfer(bags, volume, forward=pump.rate > 0)
             if moved < volume * 0.999:
                 self.bubble = True  # the source ran dry: air in the line
             pump.delivered += volume
-            if index == 0:
-                line_pressure_target += PRESSURE_PER_FLOW * abs(pump.rate)
+            line_pressure_target += PRESSURE_PER_FLOW * abs(pump.rate)
             if pump.remaining is not None:
                 pump.remaining -= volume
                 if pump.remaining <= 1e-9:

@@ -19,9 +19,10 @@ import tty
 from collections import deque
 from typing import IO
 
+from hardware.protocol import MAX_FRAME_BYTES
 from hardware.simulator.firmware import Firmware
 
-MAX_LINE = 4096
+MAX_LINE = MAX_FRAME_BYTES
 MAX_BACKLOG = 8 * 1024 * 1024  # bytes queued for a host that is not reading
 PHYSICS_TICK_S = 0.01
 
@@ -199,6 +200,10 @@ class SimulatorServer:
         self._flush()
 
     def _link_fault_timers(self, now: float) -> None:
+        delay = self.fw.link_faults.pop("reset", None)
+        if delay is not None:
+            self.fw.faults.pop("reset", None)
+            self.reset_at = now + delay
         drop = self.fw.link_faults.pop("drop", None)
         if drop is not None:
             self.fw.faults.pop("drop", None)

@@ -223,3 +223,38 @@ def test_event_log_read_back():
     codes = [parse_message(decode_frame(f)).code for f in frames[:-1]]
     assert codes == ["BOOT", "INTERLOCK"]
     assert parse_message(decode_frame(frames[-1])).named()["count"] == "2"
+
+
+def test_non_finite_fault_values_are_refused():
+    fw = Firmware(seed=1)
+    for spec in ("stuck-temp=nan", "drift-ph=inf", "noise=nan"):
+        assert send(fw, f"1 FAULT {spec}").code == "BADARG"
+    fw.telemetry_frame()  # still fine
+
+
+def test_retried_reset_reboots_once():
+    fw = Firmware(seed=1)
+    fw.handle_line(encode_frame("7 RESET"))
+    assert fw.reset_requested
+    fw.power_on("reset")  # what the transport does after sending the reply
+    again = fw.handle_line(encode_frame("7 RESET"))
+    assert again and not fw.reset_requested
+    assert fw.boot == 2
+
+
+def test_pump_2_against_closed_feed_valve_trips_pressure_interlock():
+    fw = Firmware(seed=1)
+    send(fw, "1 PUMP 2 50")
+    fw.advance(5.0)
+    assert b"INTERLOCK name=PRESSURE state=ON" in b"".join(fw.take_output())
+    assert fw.plant.pumps[1].rate == 0
+
+
+def test_drift_continues_across_a_reset():
+    fw = Firmware(seed=1)
+    send(fw, "1 FAULT drift-ph=1")
+    fw.advance(3600.0)
+    offset_before = fw.sensors.raw("ph", 7.0, fw.t_s) - 7.0
+    fw.power_on("reset")
+    offset_after = fw.sensors.raw("ph", 7.0, fw.t_s) - 7.0
+    assert abs(offset_after - offset_before) < 0.05

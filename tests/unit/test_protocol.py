@@ -77,6 +77,14 @@ def test_lower_case_crc_is_refused():
             decode_frame(f"{payload}*{crc.lower()}\n".encode())
 
 
+def test_crc_field_must_be_four_upper_case_hex_digits():
+    frame = encode_frame("1 PING").decode()
+    crc = frame[-5:-1]
+    for bad in (f"+{crc[1:]}", f" {crc[1:]}", crc[:2] + "_" + crc[3:]):
+        with pytest.raises(FrameError):
+            decode_frame(f"1 PING*{bad}\n".encode())
+
+
 @pytest.mark.parametrize("payload", ["0 PING", "65536 PING", "x PING", "1", "-1 PING", "1 "])
 def test_bad_commands_are_refused(payload):
     with pytest.raises(ParseError):
