@@ -8,20 +8,24 @@ one serial read timeout and returns how long the owner may wait before the next 
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from hardware.commands import InstrumentCommand
-from hardware.driver import Identity, Instrument, InstrumentError, ReplyTimeout
+from hardware.commands import InstrumentCommand, SetTelemetryRate
+from hardware.driver import History, Identity, Instrument, InstrumentError, ReplyTimeout
 from hardware.link import LinkError, SerialLink
 from hardware.protocol import Event
 
 HEARTBEAT_S = 1.0
 LOST_AFTER_S = 3.0
+STALE_MS = 5000  # telemetry this far behind the instrument's clock is not live
+
+log = logging.getLogger(__name__)
 
 
 class LinkState(StrEnum):
@@ -81,11 +85,13 @@ class Connection:
         link_factory: Callable[[str], SerialLink] = SerialLink,
         backoff: Backoff | None = None,
         resume_from: tuple[int, int] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         """``resume_from`` (boot, t_ms) is the newest sample already on record, for a
-        console restarting during a run: the first attach back-fills from there."""
+        console restarting during a run: the first attach back-fills from there.
+        ``cancel`` set from another thread makes any request in progress give up."""
         self.link = link_factory(url)
-        self.instrument = Instrument(self.link)
+        self.instrument = Instrument(self.link, cancel=cancel)
         self.listener = listener
         self.telemetry_hz = telemetry_hz
         self.heartbeat_s = heartbeat_s
@@ -95,8 +101,7 @@ class Connection:
         self.identity: Identity | None = None
         self._boot: int | None = resume_from[0] if resume_from else None
         self._last_t: int | None = resume_from[1] if resume_from else None
-        self._last_event_t: int | None = self._last_t  # newest event delivered this boot
-        self._recent_events: deque[tuple] = deque(maxlen=64)  # to drop replayed duplicates
+        self.events = EventSequence()
         self._next_attempt = 0.0
         self._next_heartbeat = 0.0
         self._reattach = False
@@ -131,6 +136,8 @@ class Connection:
             self._deliver()
             if self._reattach:
                 self._attach()
+            elif self.events.replay_wanted():
+                self._replay_events()
             elif time.monotonic() >= self._next_heartbeat:
                 self._next_heartbeat = time.monotonic() + self.heartbeat_s
                 self.instrument.ping()
@@ -149,12 +156,11 @@ class Connection:
             raise LinkError(f"instrument not connected ({self.state.value.lower()})")
         try:
             result = command.run(self.instrument)
-        except ReplyTimeout as exc:
+        except LinkError as exc:  # ReplyTimeout included
             self._lose(str(exc))
             raise
-        except LinkError as exc:
-            self._lose(str(exc))
-            raise
+        if isinstance(command, SetTelemetryRate):
+            self.telemetry_hz = command.hz  # and so re-applied after a reconnect
         self._deliver()
         return result
 
@@ -166,8 +172,6 @@ class Connection:
             self._attach()
         except (LinkError, InstrumentError) as exc:
             self.link.close()
-            if self.state is LinkState.CONNECTED:
-                self._lose(str(exc))
             delay = self.backoff.next()
             self._next_attempt = time.monotonic() + delay
             if self.state is LinkState.LOST:
@@ -176,33 +180,58 @@ class Connection:
         self.backoff.reset()
         self._set_state(LinkState.CONNECTED, f"{self.identity.model} {self.identity.serial}")
 
+    def _is_new_boot(self, identity: Identity) -> bool:
+        """A firmware that restarted since we last saw it: another boot number, a clock
+        behind the newest sample we have (a power cycle restarts the counter too), or
+        another instrument altogether."""
+        if self._boot is None:
+            return False
+        previous = self.identity
+        return (
+            identity.boot != self._boot
+            or (self._last_t is not None and identity.t_ms < self._last_t)
+            or (previous is not None and identity.serial != previous.serial)
+        )
+
     def _attach(self) -> None:
-        """Identify, back-fill the gap since the last delivered sample, set telemetry."""
+        """Identify, back-fill the gap since the last delivered sample, read back missed
+        events, and set the telemetry rate."""
         self._reattach = False
         identity = self.instrument.identify()
         anchor_utc = time.time()
+        restarted = self._is_new_boot(identity)
         if self._boot is None:
             start = None  # first attach: the record starts now
-        elif identity.boot != self._boot:
+        elif restarted:
             start, self._last_t = 0, None  # firmware restarted: all of its new history
-            self._last_event_t = -1
         else:
             start = None if self._last_t is None else self._last_t + 1
+        self._drop_stale_telemetry(identity)
         self._boot = identity.boot
         self.identity = identity
+        self.events.attach(identity.events, restarted, first=start is None and not restarted)
         self.listener.on_identity(identity)
         if start is not None and start <= identity.t_ms:
             self._backfill(start, identity, anchor_utc)
-        if self._last_event_t is None:
-            self._last_event_t = identity.t_ms  # events from here on are ours to deliver
-        elif self._last_event_t < identity.t_ms:
-            self.instrument.replay_events(self._last_event_t + 1, identity.t_ms)
+        if self.events.replay_wanted():
+            self._replay_events()
         self.instrument.telemetry_rate(self.telemetry_hz)
         self._next_heartbeat = time.monotonic() + self.heartbeat_s
         self._deliver()
 
+    def _drop_stale_telemetry(self, identity: Identity) -> None:
+        """Frames that waited in a port buffer from before this attach are not live;
+        the back-fill supplies that stretch from the instrument's history instead."""
+        received, events = self.instrument.drain()
+        fresh = [r for r in received if r.t_ms >= identity.t_ms - STALE_MS]
+        self.instrument.requeue(fresh, events)
+
     def _backfill(self, start: int, identity: Identity, anchor_utc: float) -> None:
-        frames = self.instrument.history(start, identity.t_ms)
+        try:
+            history = self.instrument.history(start, identity.t_ms)
+        except ReplyTimeout as exc:  # the link is judged by the heartbeat, not by this
+            history = History(gaps=[(start, identity.t_ms)])
+            log.warning("history read-back failed: %s", exc)
         samples = [
             Sample(
                 f.t_ms,
@@ -211,9 +240,27 @@ class Connection:
                 identity.boot,
                 True,
             )
-            for f in frames
+            for f in history.frames
         ]
         self._emit_samples(samples)
+        gaps = [
+            Event(t0, "HISTORY_GAP", {"boot": str(identity.boot), "from": str(t0), "to": str(t1)})
+            for t0, t1 in history.gaps
+        ]
+        if gaps:
+            self.listener.on_events(gaps)
+
+    def _replay_events(self) -> None:
+        n0, n1 = self.events.take_replay()
+        available = self.instrument.replay_events(n0, n1)
+        self._deliver()
+        lost = self.events.give_up_below(n1 + 1)
+        if lost:
+            log.warning("instrument events %s..%s lost (%d still logged)", n0, n1, available)
+            boot = str(self._boot)
+            self.listener.on_events(
+                [Event(self._last_t or 0, "EVENT_GAP", {"boot": boot, "missing": str(lost)})]
+            )
 
     def _lose(self, reason: str) -> None:
         self.link.close()
@@ -226,38 +273,95 @@ class Connection:
     # ------------------------------------------------------------------ delivery
     def _deliver(self) -> None:
         received, events = self.instrument.drain()
-        events = self._fresh_events(events)
-        if events:
-            booted = {e.data.get("boot") for e in events if e.code == "BOOT"}
-            if booted - {str(self._boot)}:
+        fresh_events = []
+        for event in events:
+            if event.code == "BOOT" and event.data.get("boot") != str(self._boot):
                 self._reattach = True  # firmware restarted under us: attach afresh
-            self.listener.on_events(events)
+                self.events.new_boot()
+            if self.events.accept(event):
+                fresh_events.append(event)
+        if fresh_events:
+            self.listener.on_events(fresh_events)
         if received:
             boot = self._boot or 0
             self._emit_samples(
                 [Sample(r.t_ms, r.values, r.received, boot, False) for r in received]
             )
 
-    def _fresh_events(self, events: list[Event]) -> list[Event]:
-        """Events not delivered before (a replay after reconnecting may repeat some)."""
-        fresh = []
-        for event in events:
-            key = (event.t_ms, event.code, tuple(sorted(event.data.items())))
-            if key in self._recent_events:
-                continue
-            self._recent_events.append(key)
-            fresh.append(event)
-            self._last_event_t = max(self._last_event_t or 0, event.t_ms)
-        return fresh
-
     def _emit_samples(self, samples: list[Sample]) -> None:
         fresh = []
         for sample in samples:
             if self._last_t is not None and sample.t_ms <= self._last_t:
-                if sample.t_ms < self._last_t - 5000 and not sample.backfilled:
+                if sample.t_ms < self._last_t - STALE_MS and not sample.backfilled:
                     self._reattach = True  # instrument clock went back: it was reset
                 continue
             fresh.append(sample)
             self._last_t = sample.t_ms
         if fresh:
             self.listener.on_samples(fresh)
+
+
+class EventSequence:
+    """Which of the instrument's numbered events (n=1, 2, ... per boot) were delivered:
+    drops repeats, notices holes, and says which numbers to ask for again."""
+
+    def __init__(self) -> None:
+        self.fresh_boot = False  # new_boot() already reset the numbering
+        self.next_n: int | None = None  # lowest number not yet delivered
+        self.ahead: set[int] = set()  # delivered numbers above next_n (a hole below)
+        self._replay: tuple[int, int] | None = None
+        self._asked: set[int] = set()  # holes already asked for once
+
+    def new_boot(self) -> None:
+        """A BOOT event announced a restart: numbering starts again at 1."""
+        self.next_n, self.ahead, self._asked = 1, set(), set()
+        self.fresh_boot = True
+
+    def attach(self, count: int, restarted: bool, first: bool) -> None:
+        """At attach, when the firmware says it has raised ``count`` events: on first
+        attach only later events are ours; after a restart the new boot's events are
+        wanted whole (unless its BOOT event already told us); otherwise resume."""
+        if first and self.next_n is None:
+            self.next_n = count + 1
+        elif restarted and not self.fresh_boot:
+            self.next_n, self.ahead, self._asked = 1, set(), set()
+        self.fresh_boot = False
+        if self.next_n is not None and count >= self.next_n:
+            self._replay = (self.next_n, count)
+
+    def accept(self, event: Event) -> bool:
+        """True when the event is to be delivered (not seen before)."""
+        text = event.data.get("n", "")
+        if not text.isdigit() or self.next_n is None:
+            return True
+        n = int(text)
+        if n < self.next_n or n in self.ahead:
+            return False
+        self.ahead.add(n)
+        while self.next_n in self.ahead:
+            self.ahead.discard(self.next_n)
+            self.next_n += 1
+        if self.ahead and self.next_n not in self._asked:
+            self._replay = (self.next_n, min(self.ahead) - 1)
+        return True
+
+    def replay_wanted(self) -> bool:
+        return self._replay is not None
+
+    def take_replay(self) -> tuple[int, int]:
+        replay, self._replay = self._replay, None
+        assert replay is not None
+        self._asked.update(range(replay[0], replay[1] + 1))
+        return replay
+
+    def give_up_below(self, n: int) -> int:
+        """After a replay: numbers below ``n`` still missing are lost; skip past them."""
+        if self.next_n is None or self.next_n >= n:
+            return 0
+        lost = sum(1 for k in range(self.next_n, n) if k not in self.ahead)
+        self.ahead = {k for k in self.ahead if k >= n}
+        self.next_n = n
+        while self.next_n in self.ahead:
+            self.ahead.discard(self.next_n)
+            self.next_n += 1
+        return lost

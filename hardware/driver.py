@@ -8,8 +8,10 @@ meanwhile are kept for ``drain``.
 
 from __future__ import annotations
 
+import random
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hardware.link import LinkError, SerialLink
 from hardware.protocol import (
@@ -25,7 +27,8 @@ from hardware.protocol import (
 
 REPLY_TIMEOUT_S = 0.5
 RETRIES = 2
-HISTORY_CHUNK_MS = 600_000  # ten minutes of 1 Hz frames per HIST? request
+HISTORY_CHUNK_MS = 300_000  # five minutes of 1 Hz frames (~100 kB: 9 s at 115200 baud)
+HISTORY_STEP_MS = 1000  # the instrument records one history frame per second
 
 
 class InstrumentError(Exception):
@@ -50,6 +53,7 @@ class Identity:
     kit: str
     boot: int
     t_ms: int
+    events: int = 0  # events the firmware has raised since this boot (their n= numbers)
 
 
 @dataclass(frozen=True)
@@ -61,16 +65,51 @@ class Received:
     received: float  # time.time() when read (for back-filled frames: when fetched)
 
 
+@dataclass
+class History:
+    """Frames read back from the instrument, and the ranges it could not deliver."""
+
+    frames: list[Telemetry] = field(default_factory=list)
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (t0_ms, t1_ms) inclusive
+
+
+def missing_ranges(times: list[int], t0: int, t1: int) -> list[tuple[int, int]]:
+    """Ranges of [t0, t1] with no frame, given one frame per HISTORY_STEP_MS."""
+    ranges: list[tuple[int, int]] = []
+    previous: int | None = None
+    for t in sorted(times):
+        if previous is None:
+            if t - t0 >= HISTORY_STEP_MS:
+                ranges.append((t0, t - 1))
+        elif t - previous > HISTORY_STEP_MS:
+            ranges.append((previous + 1, t - 1))
+        previous = t
+    if previous is None:
+        ranges.append((t0, t1))
+    elif t1 - previous >= HISTORY_STEP_MS:
+        ranges.append((previous + 1, t1))
+    return ranges
+
+
 class Instrument:
-    """The instrument as typed Python calls. One owner thread."""
+    """The instrument as typed Python calls. One owner thread; ``cancel`` (set from any
+    thread) makes a request in progress give up within one read timeout."""
 
     def __init__(
-        self, link: SerialLink, reply_timeout: float = REPLY_TIMEOUT_S, retries: int = RETRIES
+        self,
+        link: SerialLink,
+        reply_timeout: float = REPLY_TIMEOUT_S,
+        retries: int = RETRIES,
+        first_seq: int | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.link = link
         self.reply_timeout = reply_timeout
         self.retries = retries
-        self._seq = 0
+        self.cancel = cancel or threading.Event()
+        # A fresh session starts at a random sequence number, so that a reply cached by
+        # the instrument for an earlier session is never taken for ours.
+        self._seq = random.randrange(SEQ_MAX) if first_seq is None else first_seq - 1
         self._telemetry: list[Received] = []
         self._events: list[Event] = []
         self._history: list[Telemetry] = []
@@ -97,13 +136,19 @@ class Instrument:
             self.link.send(payload)
             deadline = sent + timeout
             while True:
+                if self.cancel.is_set():
+                    raise LinkError("stopping")
+                history_before = len(self._history)
                 reply = self._read_until_reply(command.seq)
                 if reply is not None:
                     stats.latencies_ms.append((time.perf_counter() - sent) * 1000.0)
                     if not reply.ok:
                         raise InstrumentError(verb, reply.code, reply.message)
                     return reply
-                if time.perf_counter() >= deadline:
+                now = time.perf_counter()
+                if len(self._history) > history_before:
+                    deadline = now + timeout  # a long read-back is still arriving
+                if now >= deadline:
                     break
         stats.timeouts += 1
         raise ReplyTimeout(f"no reply to {verb} after {self.retries + 1} attempts")
@@ -143,6 +188,11 @@ class Instrument:
             if isinstance(self._dispatch(payload), Reply):
                 self.link.stats.stale_replies += 1
 
+    def requeue(self, telemetry: list[Received], events: list[Event]) -> None:
+        """Put drained items back in front of anything received since."""
+        self._telemetry[:0] = telemetry
+        self._events[:0] = events
+
     def drain(self) -> tuple[list[Received], list[Event]]:
         """Telemetry and events received since the last drain, in arrival order."""
         telemetry, self._telemetry = self._telemetry, []
@@ -160,16 +210,20 @@ class Instrument:
                 fields["kit"],
                 int(fields["boot"]),
                 int(fields["t"]),
+                int(fields.get("ev", "0")),
             )
         except (KeyError, ValueError) as exc:
             raise InstrumentError("IDN?", "BADREPLY", f"incomplete identity: {exc}") from None
 
     def ping(self) -> int:
         """Heartbeat; returns the instrument's clock in ms."""
-        return int(self.request("PING").named().get("t", "0"))
+        return _int_field(self.request("PING"), "PING", "t")
 
     def get(self, name: str) -> str:
-        return self.request("GET", name).named()[name]
+        reply = self.request("GET", name).named()
+        if name not in reply:
+            raise InstrumentError("GET", "BADREPLY", f"no {name} in reply")
+        return reply[name]
 
     def set(self, name: str, value: float) -> None:
         self.request("SET", name, format_value(value))
@@ -200,7 +254,10 @@ class Instrument:
 
     def calibration(self, channel: str) -> tuple[float, float]:
         fields = self.request("CAL", channel).named()
-        return float(fields["gain"]), float(fields["offset"])
+        try:
+            return float(fields["gain"]), float(fields["offset"])
+        except (KeyError, ValueError):
+            raise InstrumentError("CAL", "BADREPLY", f"bad calibration reply {fields}") from None
 
     def set_calibration(self, channel: str, gain: float, offset: float) -> None:
         self.request("CAL", channel, format_value(gain), format_value(offset))
@@ -211,31 +268,44 @@ class Instrument:
     def clear_fault(self, name: str | None = None) -> None:
         self.request("FAULT", "CLEAR", *([name] if name else []))
 
-    def replay_events(self, t0_ms: int, t1_ms: int) -> int:
-        """Ask the instrument to send again its logged events with t0 <= t <= t1 (they
-        arrive as ordinary events, before the reply); returns how many it holds."""
-        return int(self.request("EVT?", str(t0_ms), str(t1_ms)).named().get("count", "0"))
+    def replay_events(self, n0: int, n1: int) -> int:
+        """Ask the instrument to send again its logged events numbered n0..n1 (they
+        arrive as ordinary events, before the reply); returns how many it still had."""
+        return _int_field(self.request("EVT?", str(n0), str(n1)), "EVT?", "count")
 
-    def history(self, t0_ms: int, t1_ms: int) -> list[Telemetry]:
-        """Every history frame with t0 <= t <= t1, fetched in bounded chunks; a chunk
-        whose frames did not all arrive intact is asked for again."""
-        frames: list[Telemetry] = []
+    def history(self, t0_ms: int, t1_ms: int) -> History:
+        """History frames with t0 <= t <= t1, fetched in bounded chunks. Frames lost on
+        the wire are asked for once more; what still cannot be had is listed in gaps."""
+        result = History()
         start = t0_ms
         while start <= t1_ms:
             end = min(t1_ms, start + HISTORY_CHUNK_MS - 1)
-            frames.extend(self._history_chunk(start, end))
+            frames, expected = self._history_request(start, end)
+            if len(frames) < expected:
+                for gap_start, gap_end in missing_ranges([f.t_ms for f in frames], start, end):
+                    more, more_expected = self._history_request(gap_start, gap_end)
+                    frames.extend(more)
+                    if len(more) < more_expected:
+                        found = [f.t_ms for f in more]
+                        result.gaps.extend(missing_ranges(found, gap_start, gap_end))
+            result.frames.extend(sorted(frames, key=lambda f: f.t_ms))
             start = end + 1
-        return frames
+        return result
 
-    def _history_chunk(self, t0_ms: int, t1_ms: int) -> list[Telemetry]:
-        for _ in range(self.retries + 1):
-            self._history = []
-            self._history_seq = self._seq % SEQ_MAX + 1  # the seq request() will use
-            timeout = self.reply_timeout + (t1_ms - t0_ms) / 1000.0 * 0.002
-            reply = self.request("HIST?", str(t0_ms), str(t1_ms), timeout=timeout)
-            expected = int(reply.named().get("count", "-1"))
+    def _history_request(self, t0_ms: int, t1_ms: int) -> tuple[list[Telemetry], int]:
+        """One HIST? exchange: the frames that arrived intact, and how many were sent."""
+        self._history = []
+        self._history_seq = self._seq % SEQ_MAX + 1  # the seq request() will use
+        try:
+            reply = self.request("HIST?", str(t0_ms), str(t1_ms))
+        finally:
             got, self._history, self._history_seq = self._history, [], 0
-            if len(got) == expected:
-                return got
-            self.link.stats.retries += 1
-        raise ReplyTimeout(f"history {t0_ms}..{t1_ms} incomplete after retries")
+        return got, _int_field(reply, "HIST?", "count")
+
+
+def _int_field(reply: Reply, verb: str, name: str) -> int:
+    """An integer field of an OK reply, or InstrumentError for a malformed reply."""
+    try:
+        return int(reply.named()[name])
+    except (KeyError, ValueError):
+        raise InstrumentError(verb, "BADREPLY", f"no integer {name} in reply") from None

@@ -237,11 +237,18 @@ def printable(text: str) -> str:
     return "".join(c if " " <= c <= "~" and c != "*" else "?" for c in text)
 
 
+VALUE_LIMIT = 1e12
+"""Magnitude beyond which the firmware clamps a reading (no infinities on the wire)."""
+
+
 def format_value(value: float) -> str:
-    """Shortest faithful text for a channel value (integers without a decimal point)."""
+    """Short faithful text for a channel value (integers without a decimal point);
+    ten significant digits keep 0.001 mL on pump volumes up to a million mL."""
+    if not math.isfinite(value):
+        raise ValueError(f"cannot send non-finite value {value}")
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.6g}"
+    return f"{value:.10g}"
 
 
 def telemetry_payload(

@@ -9,6 +9,8 @@ its thread, quit, wait) so that no QThread is ever destroyed while running.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -29,6 +31,8 @@ from hardware.connection import Connection, LinkState, Sample
 from hardware.driver import Identity, InstrumentError
 from hardware.link import LinkError
 from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES, Event
+
+log = logging.getLogger(__name__)
 
 BATCH_INTERVAL_S = 0.05  # telemetry crosses threads at most 20 times a second
 STATS_INTERVAL_S = 1.0
@@ -102,11 +106,14 @@ class InstrumentWorker(QObject):
         self._next_flush = 0.0
         self._next_stats = 0.0
         self._running = False
+        self.cancel = threading.Event()  # set from the GUI thread to cut a request short
 
     # ------------------------------------------------------------------ lifecycle
     @Slot()
     def start(self) -> None:
-        self.connection = Connection(self.url, self, telemetry_hz=self.telemetry_hz)
+        self.connection = Connection(
+            self.url, self, telemetry_hz=self.telemetry_hz, cancel=self.cancel
+        )
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._tick)
@@ -140,6 +147,9 @@ class InstrumentWorker(QObject):
             result = CommandResult(command, False, exc.message, exc.code)
         except LinkError as exc:
             result = CommandResult(command, False, str(exc), "LINK")
+        except Exception as exc:  # never leave a caller waiting for an answer
+            log.exception("command %s failed", command)
+            result = CommandResult(command, False, f"internal error: {exc}", "ERROR")
         else:
             result = CommandResult(command, True, message)
         self._flush()
@@ -149,6 +159,16 @@ class InstrumentWorker(QObject):
     def _tick(self) -> None:
         if not self._running or self.connection is None:
             return
+        wait = 0.05
+        try:
+            wait = self._work()
+        except Exception:  # a bug must not end acquisition silently: log it, keep going
+            log.exception("hardware loop error")
+        finally:
+            if self._running and self._timer is not None:
+                self._timer.start(int(wait * 1000))
+
+    def _work(self) -> float:
         wait = self.connection.step()
         now = time.monotonic()
         if now >= self._next_flush:
@@ -160,8 +180,7 @@ class InstrumentWorker(QObject):
             snapshot["parse_errors"] = self.connection.instrument.parse_errors
             self.stats.emit(snapshot)
             self._next_stats = now + STATS_INTERVAL_S
-        if self._running and self._timer is not None:
-            self._timer.start(int(wait * 1000))
+        return wait
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, _Pending()
@@ -208,12 +227,18 @@ class InstrumentController(QObject):
         self._submit.emit(command)
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
-        """Ordered stop; True when the thread ended within the timeout."""
+        """Ordered stop: cut any request short, stop acquisition and close the port in the
+        hardware thread, quit its loop, wait. True when it ended within the timeout; the
+        GUI thread is never blocked longer than that."""
         if not self.thread.isRunning():
             return True
-        QMetaObject.invokeMethod(self.worker, "stop", Qt.ConnectionType.BlockingQueuedConnection)
-        self.thread.quit()
+        self.worker.cancel.set()
+        # stop() runs in the hardware thread and ends its loop (finished -> quit)
+        QMetaObject.invokeMethod(self.worker, "stop", Qt.ConnectionType.QueuedConnection)
         finished = self.thread.wait(timeout_ms)
+        if not finished:
+            self.thread.quit()
+            finished = self.thread.wait(1000)
         if not finished:  # a port stuck in the kernel: never leave a running QThread behind
             self.thread.terminate()
             self.thread.wait()

@@ -62,6 +62,7 @@ class ChannelPanel(QWidget):
         super().__init__(parent)
         self.value_labels: dict[str, QLabel] = {}
         self._abnormal: dict[str, bool] = {}
+        self.stale = False
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
@@ -104,7 +105,21 @@ class ChannelPanel(QWidget):
             label.setText(text)
             if self._abnormal.get(name) != abnormal:
                 self._abnormal[name] = abnormal
-                label.setStyleSheet(f"color: {theme.BAD if abnormal else theme.TEXT};")
+                self._colour(name)
+
+    def set_stale(self, stale: bool) -> None:
+        """Grey every value while the link is down: they are last known, not current."""
+        if stale != self.stale:
+            self.stale = stale
+            for name in self.value_labels:
+                self._colour(name)
+
+    def _colour(self, name: str) -> None:
+        if self.stale:
+            colour = theme.STALE
+        else:
+            colour = theme.BAD if self._abnormal.get(name) else theme.TEXT
+        self.value_labels[name].setStyleSheet(f"color: {colour};")
 
     def value_text(self, name: str) -> str:
         return self.value_labels[name].text()

@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
     def on_link_state(self, state: str, detail: str) -> None:
         log.info("link %s: %s", state, detail)
         self.banner.set_state(state, detail)
+        self.channels.set_stale(state != "CONNECTED")
 
     def on_identity(self, identity: Identity) -> None:
         log.info("instrument %s", identity)

@@ -8,6 +8,7 @@ BACKGROUND = "#D9DCE0"
 SURFACE = "#F3F4F6"
 TEXT = "#15191E"
 MUTED = "#4A5260"
+STALE = "#9AA1AB"  # last-known values while the link is down
 GOOD = "#2E7D32"
 WARN = "#B26A00"
 BAD = "#B71C1C"

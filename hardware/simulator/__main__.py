@@ -15,7 +15,7 @@ from hardware.simulator.firmware import Firmware
 from hardware.simulator.physics import Plant
 from hardware.simulator.server import PtyTransport, SimulatorServer, TcpTransport, Transport
 
-MAX_SPEED = 100_000.0
+MAX_SPEED = 20_000.0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -81,15 +81,15 @@ def _argc(cmd: Command, low: int, high: int | None = None) -> None:
         raise CommandError(ErrorCode.BADARG, f"{cmd.verb} takes {want} arguments")
 
 
-def _time_range(cmd: Command) -> tuple[int, int]:
-    """The ``<t0_ms> <t1_ms>`` arguments of HIST? and EVT?."""
+def _number_range(cmd: Command, what: str) -> tuple[int, int]:
+    """The ``<from> <to>`` arguments of HIST? (milliseconds) and EVT? (event numbers)."""
     _argc(cmd, 2)
     if not all(a.isdigit() and len(a) < 16 for a in cmd.args):
-        raise CommandError(ErrorCode.BADARG, "times must be whole milliseconds")
-    t0, t1 = int(cmd.args[0]), int(cmd.args[1])
-    if t0 > t1:
-        raise CommandError(ErrorCode.RANGE, "t0 after t1")
-    return t0, t1
+        raise CommandError(ErrorCode.BADARG, f"{what} must be whole numbers")
+    low, high = int(cmd.args[0]), int(cmd.args[1])
+    if low > high:
+        raise CommandError(ErrorCode.RANGE, "range ends before it starts")
+    return low, high
 
 
 @dataclass
@@ -170,8 +170,13 @@ class Firmware:
         self.history_count = 0
         self.event_log: deque[Event] = deque(maxlen=EVENT_LOG_SIZE)
         self.last_host_frame: float | None = None  # wall clock; watchdog armed once set
-        if not hasattr(self, "last_seq"):  # kept across a reset: a retried RESET is answered
-            self.last_seq: tuple[int, bytes, list[bytes]] | None = None  # from the cache
+        # The reply cache survives a reset only for the command that caused it, so that a
+        # retried RESET is answered instead of rebooting twice.
+        cached = getattr(self, "last_seq", None)
+        if not (cached and cached[1].split(b" ")[1:2] in ([b"RESET"], [b"FAULT"])):
+            cached = None
+        self.last_seq: tuple[int, bytes, list[bytes]] | None = cached
+        self.event_count = 0
         self.output: list[bytes] = []
         self.output_for_request: list[bytes] = []  # history frames that precede a reply
         self.reset_requested = False
@@ -180,7 +185,9 @@ class Firmware:
     # ------------------------------------------------------------------ output
     def emit(self, code: str, **data: object) -> None:
         """Queue an unsolicited event frame."""
-        event = Event(self.t_ms, code, {k: str(v) for k, v in data.items()})
+        self.event_count += 1  # n= lets the host notice an event lost on the wire
+        fields = {"n": str(self.event_count), **{k: str(v) for k, v in data.items()}}
+        event = Event(self.t_ms, code, fields)
         self.event_log.append(event)
         self.output.append(encode_frame(event.payload()))
 
@@ -326,6 +333,7 @@ class Firmware:
             f"kit={self.kit_id}",
             f"boot={self.boot}",
             f"t={self.t_ms}",
+            f"ev={self.event_count}",
         )
 
     def _ping(self, cmd: Command) -> tuple[str, ...]:
@@ -409,7 +417,7 @@ class Firmware:
         return (f"hz={format_value(self.tlm_hz)}",)
 
     def _hist(self, cmd: Command) -> tuple[str, ...]:
-        t0, t1 = _time_range(cmd)
+        t0, t1 = _number_range(cmd, "times in ms")
         rows = self.history_rows(t0, t1)
         more: tuple[str, ...] = ()
         if len(rows) > MAX_HISTORY_REPLY:
@@ -424,8 +432,8 @@ class Firmware:
         return (f"count={len(rows)}", f"oldest={first}", *more)
 
     def _evt(self, cmd: Command) -> tuple[str, ...]:
-        t0, t1 = _time_range(cmd)
-        events = [e for e in self.event_log if t0 <= e.t_ms <= t1]
+        n0, n1 = _number_range(cmd, "event numbers")
+        events = [e for e in self.event_log if n0 <= int(e.data["n"]) <= n1]
         self.output_for_request = [encode_frame(e.payload()) for e in events]
         return (f"count={len(events)}",)
 

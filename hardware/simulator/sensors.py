@@ -6,7 +6,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from hardware.protocol import CALIBRATABLE, CHANNEL_INDEX, INTERLOCKS, STATES, VALVES, FirmwareState
+from hardware.protocol import (
+    CALIBRATABLE,
+    CHANNEL_INDEX,
+    INTERLOCKS,
+    STATES,
+    VALUE_LIMIT,
+    VALVES,
+    FirmwareState,
+)
 from hardware.simulator.physics import Plant
 
 NOISE_SD: dict[str, float] = {
@@ -102,8 +110,8 @@ class Sensors:
                 self.stuck[name] = frozen = values[name]
             values[name] = frozen
         ordered = [0.0] * len(CHANNEL_INDEX)
-        for name, value in values.items():
-            ordered[CHANNEL_INDEX[name]] = value
+        for name, value in values.items():  # a wild fault never puts inf/nan on the wire
+            ordered[CHANNEL_INDEX[name]] = min(max(value, -VALUE_LIMIT), VALUE_LIMIT)
         return ordered
 
 

@@ -25,6 +25,8 @@ from hardware.simulator.firmware import Firmware
 MAX_LINE = MAX_FRAME_BYTES
 MAX_BACKLOG = 8 * 1024 * 1024  # bytes queued for a host that is not reading
 PHYSICS_TICK_S = 0.01
+MAX_LAG_S = 0.05
+STALE_OUTPUT_S = 1.0  # output a host has not read for this long is thrown away
 
 
 class Transport:
@@ -35,8 +37,9 @@ class Transport:
     def fileno(self) -> int: ...
     def read(self) -> bytes: ...
     def write(self, data: bytes) -> int: ...
-    def poll_accept(self) -> None:
-        """Accept a waiting host (sockets only)."""
+    def poll_accept(self) -> bool:
+        """Accept a waiting host (sockets only); True when a new host arrived."""
+        return False
 
     def close(self) -> None: ...
 
@@ -95,16 +98,17 @@ class TcpTransport(Transport):
     def fileno(self) -> int:
         return self.client.fileno() if self.client else self.listener.fileno()
 
-    def poll_accept(self) -> None:
+    def poll_accept(self) -> bool:
         try:
             conn, _ = self.listener.accept()
         except BlockingIOError:
-            return
+            return False
         if self.client:
             self.client.close()
         conn.setblocking(False)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client = conn
+        return True
 
     def read(self) -> bytes:
         if not self.client:
@@ -164,14 +168,18 @@ class SimulatorServer:
         start = time.monotonic()
         self.reset_at = start + reset_after_s if reset_after_s is not None else None
         self.drop_until = 0.0
+        self.last_drain = time.monotonic()
 
     # ------------------------------------------------------------------ loop
     def run(self) -> None:
         last = time.monotonic()
         next_tlm = last
+        tlm_hz = self.fw.tlm_hz
         while not self.stop:
             now = time.monotonic()
-            self.fw.advance((now - last) * self.speed)
+            # At most MAX_LAG_S of real time per pass: an overloaded simulator falls behind
+            # real time instead of spiralling (and still answers the host and SIGTERM).
+            self.fw.advance(min(now - last, MAX_LAG_S) * self.speed)
             last = now
             self.fw.check_watchdog(now)
             self._link_fault_timers(now)
@@ -180,6 +188,10 @@ class SimulatorServer:
                 self.fw.reset_requested = True
             if self.fw.reset_requested:
                 self.fw.power_on("reset")
+            if self.fw.tlm_hz != tlm_hz:  # new rate (or reboot): the next frame is due soon
+                tlm_hz = self.fw.tlm_hz
+                if tlm_hz > 0:
+                    next_tlm = min(next_tlm, now + 1.0 / tlm_hz)
             if self.fw.tlm_hz > 0:
                 if now >= next_tlm:
                     self.send([self.fw.telemetry_frame()])
@@ -211,7 +223,10 @@ class SimulatorServer:
             self.drop_until = now + drop
 
     def _wait_and_read(self, timeout: float) -> None:
-        self.transport.poll_accept()
+        if self.transport.poll_accept():  # a new host starts with nothing of the old one's
+            self.inbuf.clear()
+            self.outbuf.clear()
+            self.delayed.clear()
         writable = [self.transport.fileno()] if self.outbuf else []
         try:
             ready, _, _ = select.select([self.transport.fileno()], writable, [], timeout)
@@ -274,8 +289,14 @@ class SimulatorServer:
         return bytes(out)
 
     def _flush(self) -> None:
+        now = time.monotonic()
+        if not self.outbuf:
+            self.last_drain = now
         while self.outbuf:
             written = self.transport.write(bytes(self.outbuf[:65536]))
             if written <= 0:
+                if now - self.last_drain > STALE_OUTPUT_S:
+                    self.outbuf.clear()  # nobody is reading: a later host must not get it
                 return
+            self.last_drain = now
             del self.outbuf[:written]

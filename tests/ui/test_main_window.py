@@ -19,6 +19,11 @@ def test_window_shows_link_state_values_and_trends(qtbot, simulator):
     assert window.channels.value_text("temp_sp") == "37.0"
     assert window.channels.value_text("state") == "READY"
     assert window.channels.value_text("door") == "closed"
+    assert not window.channels.stale
+    window.on_link_state("RECONNECTING", "test")
+    assert window.channels.stale  # values shown grey: last known, not current
+    window.on_link_state("CONNECTED", "test")
+    assert not window.channels.stale
     curve = window.trends.curves["temp"]
     qtbot.waitUntil(
         lambda: curve.getData()[0] is not None and len(curve.getData()[0]) > 5, timeout=5000

@@ -50,3 +50,23 @@ def test_start_stream_stop_100_times_without_leaks(qtbot, qtlog, simulator):
     qtbot.waitUntil(lambda: thread_count() <= baseline, timeout=5000)
     problems = [r.message for r in qtlog.records if "QThread" in r.message or "Timer" in r.message]
     assert problems == []
+
+
+def test_shutdown_does_not_wait_for_queued_slow_commands(qtbot, simulator):
+    import time
+
+    from hardware.commands import InjectFault
+
+    controller = InstrumentController(simulator.url, telemetry_hz=10)
+    with qtbot.waitSignal(
+        controller.worker.link_state, timeout=10000, check_params_cb=lambda s, d: s == "CONNECTED"
+    ):
+        controller.start()
+    with qtbot.waitSignal(controller.worker.command_done, timeout=5000):
+        controller.send(InjectFault("slow=400"))
+    for _ in range(10):  # four seconds of work queued on the hardware thread
+        controller.send(SetSetpoint("temp_sp", 36.0))
+    qtbot.wait(100)
+    start = time.monotonic()
+    assert controller.shutdown(timeout_ms=5000)
+    assert time.monotonic() - start < 1.5

@@ -52,5 +52,6 @@ def expected_protocol(script: Sequence[tuple[bytes | None, bytes]], **kwargs):
     port = FakePort(script)
     link = SerialLink("fake://", opener=lambda url: port)
     link.open()
+    kwargs.setdefault("first_seq", 1)
     yield Instrument(link, **kwargs)
     assert not port.script, f"not sent: {port.script[0][0]!r}"

@@ -3,6 +3,7 @@
 import pytest
 
 from hardware.driver import InstrumentError, ReplyTimeout
+from hardware.link import LinkError
 from hardware.protocol import CHANNEL_NAMES, encode_frame, telemetry_payload
 from tests.unit.fake_port import expected_protocol
 
@@ -78,17 +79,59 @@ def test_no_reply_at_all_raises_timeout():
         inst.ping()
 
 
-def test_history_is_collected_and_incomplete_chunks_are_refetched():
+def test_history_is_collected_and_lost_frames_are_refetched():
     values = [3.0] * len(CHANNEL_NAMES)
-    h = [f(telemetry_payload(t, values, history_seq=s)) for s, t in ((1, 1000), (1, 2000))]
-    h2 = [f(telemetry_payload(t, values, history_seq=2)) for t in (1000, 2000)]
+
+    def h(seq, t):
+        return f(telemetry_payload(t, values, history_seq=seq))
+
     script = [
-        (f("1 HIST? 1000 2000"), h[0] + f("1 OK count=2 oldest=0")),  # one frame lost
-        (f("2 HIST? 1000 2000"), h2[0] + h2[1] + f("2 OK count=2 oldest=0")),
+        # 3000 is lost on the wire; 4000 arrives
+        (f("1 HIST? 1000 4000"), h(1, 1000) + h(1, 2000) + h(1, 4000) + f("1 OK count=4")),
+        (f("2 HIST? 2001 3999"), h(2, 3000) + f("2 OK count=1")),
     ]
     with expected_protocol(script) as inst:
-        frames = inst.history(1000, 2000)
-    assert [fr.t_ms for fr in frames] == [1000, 2000]
+        result = inst.history(1000, 4000)
+    assert [fr.t_ms for fr in result.frames] == [1000, 2000, 3000, 4000]
+    assert result.gaps == []
+
+
+def test_history_that_stays_lost_is_reported_as_a_gap():
+    values = [3.0] * len(CHANNEL_NAMES)
+    frame = f(telemetry_payload(1000, values, history_seq=1))
+    script = [
+        (f("1 HIST? 1000 3000"), frame + f("1 OK count=3")),
+        (f("2 HIST? 1001 3000"), f("2 OK count=2")),  # lost again
+    ]
+    with expected_protocol(script) as inst:
+        result = inst.history(1000, 3000)
+    assert [fr.t_ms for fr in result.frames] == [1000]
+    assert result.gaps == [(1001, 3000)]
+
+
+def test_missing_ranges():
+    from hardware.driver import missing_ranges
+
+    assert missing_ranges([1000, 2000, 3000], 1000, 3000) == []
+    assert missing_ranges([1000, 3000], 1000, 3000) == [(1001, 2999)]
+    assert missing_ranges([], 1000, 3000) == [(1000, 3000)]
+    assert missing_ranges([2000], 1000, 3500) == [(1000, 1999), (2001, 3500)]
+
+
+def test_malformed_reply_is_an_instrument_error_not_a_crash():
+    script = [(f("1 PING"), f("1 OK t=soon"))]
+    with expected_protocol(script) as inst, pytest.raises(InstrumentError):
+        inst.ping()
+
+
+def test_cancel_stops_a_request_in_progress():
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()
+    script = [(f("1 PING"), b"")]
+    with expected_protocol(script, cancel=cancel) as inst, pytest.raises(LinkError):
+        inst.ping()
 
 
 def test_sequence_numbers_wrap_after_65535():
