@@ -102,6 +102,7 @@ class Connection:
         self._boot: int | None = resume_from[0] if resume_from else None
         self._last_t: int | None = resume_from[1] if resume_from else None
         self.events = EventSequence()
+        self.clock = ClockRate()
         self._next_attempt = 0.0
         self._next_heartbeat = 0.0
         self._reattach = False
@@ -200,6 +201,8 @@ class Connection:
         identity = self.instrument.identify()
         anchor_utc = time.time()
         restarted = self._is_new_boot(identity)
+        if restarted:
+            self.clock.reset()
         if self._boot is None:
             start = None  # first attach: the record starts now
         elif restarted:
@@ -236,7 +239,7 @@ class Connection:
             Sample(
                 f.t_ms,
                 f.values,
-                anchor_utc - (identity.t_ms - f.t_ms) / 1000.0,
+                anchor_utc - (identity.t_ms - f.t_ms) / 1000.0 / self.clock.rate,
                 identity.boot,
                 True,
             )
@@ -283,6 +286,7 @@ class Connection:
         if fresh_events:
             self.listener.on_events(fresh_events)
         if received:
+            self.clock.observe(received[0].t_ms, received[0].received)
             boot = self._boot or 0
             self._emit_samples(
                 [Sample(r.t_ms, r.values, r.received, boot, False) for r in received]
@@ -299,6 +303,30 @@ class Connection:
             self._last_t = sample.t_ms
         if fresh:
             self.listener.on_samples(fresh)
+
+
+class ClockRate:
+    """Instrument milliseconds per wall-clock millisecond, learnt from live telemetry:
+    1 for a real instrument, the speed factor for a simulator run faster than real
+    time. Back-filled samples get their UTC from it."""
+
+    MIN_SPAN_S = 2.0
+
+    def __init__(self) -> None:
+        self.rate = 1.0
+        self._first: tuple[int, float] | None = None
+
+    def reset(self) -> None:
+        self._first = None
+
+    def observe(self, t_ms: int, wall: float) -> None:
+        if self._first is None or t_ms < self._first[0]:
+            self._first = (t_ms, wall)
+            return
+        t0, wall0 = self._first
+        if wall - wall0 >= self.MIN_SPAN_S:
+            rate = (t_ms - t0) / 1000.0 / (wall - wall0)
+            self.rate = 1.0 if abs(rate - 1.0) < 0.02 else max(rate, 1e-3)
 
 
 class EventSequence:

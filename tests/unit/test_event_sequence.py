@@ -58,3 +58,16 @@ def test_events_without_numbers_pass():
     seq = EventSequence()
     seq.attach(count=0, restarted=False, first=True)
     assert seq.accept(Event(1, "HISTORY_GAP", {}))
+
+
+def test_clock_rate_learns_simulator_speed_and_rounds_real_time_to_one():
+    from hardware.connection import ClockRate
+
+    clock = ClockRate()
+    clock.observe(0, 100.0)
+    clock.observe(3_000_000, 103.0)  # 1000 instrument seconds per wall second
+    assert abs(clock.rate - 1000.0) < 1e-6
+    real = ClockRate()
+    real.observe(0, 100.0)
+    real.observe(3_010, 103.0)  # jitter of a real instrument
+    assert real.rate == 1.0
