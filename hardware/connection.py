@@ -98,6 +98,7 @@ class Connection:
         self.lost_after_s = lost_after_s
         self.backoff = backoff or Backoff()
         self.state = LinkState.DISCONNECTED
+        self._detail = ""
         self.identity: Identity | None = None
         self._boot: int | None = resume_from[0] if resume_from else None
         self._last_t: int | None = resume_from[1] if resume_from else None
@@ -117,8 +118,9 @@ class Connection:
         self._set_state(LinkState.DISCONNECTED, "closed")
 
     def _set_state(self, state: LinkState, detail: str = "") -> None:
-        if state != self.state:
-            self.state = state
+        """Report a new state, or a new reason for the same one (each failed attempt)."""
+        if state != self.state or detail != self._detail:
+            self.state, self._detail = state, detail
             self.listener.on_state(state, detail)
 
     # ------------------------------------------------------------------ work loop
@@ -175,8 +177,7 @@ class Connection:
             self.link.close()
             delay = self.backoff.next()
             self._next_attempt = time.monotonic() + delay
-            if self.state is LinkState.LOST:
-                self._set_state(LinkState.RECONNECTING, f"retry in {delay:g} s: {exc}")
+            self._set_state(LinkState.RECONNECTING, f"{exc}; retry in {delay:g} s")
             return
         self.backoff.reset()
         self._set_state(LinkState.CONNECTED, f"{self.identity.model} {self.identity.serial}")

@@ -280,7 +280,11 @@ class Instrument:
         start = t0_ms
         while start <= t1_ms:
             end = min(t1_ms, start + HISTORY_CHUNK_MS - 1)
-            frames, expected = self._history_request(start, end)
+            try:
+                frames, expected = self._history_request(start, end)
+            except ReplyTimeout:  # keep what was read; the rest is a gap
+                result.gaps.append((start, t1_ms))
+                break
             if len(frames) < expected:
                 for gap_start, gap_end in missing_ranges([f.t_ms for f in frames], start, end):
                     more, more_expected = self._history_request(gap_start, gap_end)
@@ -300,7 +304,8 @@ class Instrument:
             reply = self.request("HIST?", str(t0_ms), str(t1_ms))
         finally:
             got, self._history, self._history_seq = self._history, [], 0
-        return got, _int_field(reply, "HIST?", "count")
+        unique = list({frame.t_ms: frame for frame in got}.values())  # a retry resends
+        return unique, _int_field(reply, "HIST?", "count")
 
 
 def _int_field(reply: Reply, verb: str, name: str) -> int:

@@ -37,6 +37,7 @@ class LinkBanner(QWidget):
         self._timer.timeout.connect(self._tick)
         self._timer.start(1000)
         self._tick()
+        self.problem = ""
         self.set_state("CONNECTING", "")
 
     def _tick(self) -> None:
@@ -46,6 +47,9 @@ class LinkBanner(QWidget):
         colour = theme.LINK_COLOURS.get(state, theme.MUTED)
         self.state_label.setText(f"  ● {state}  ")
         self.state_label.setToolTip(detail)
+        self.problem = "" if state == "CONNECTED" else detail
+        if self.problem:  # say why, in words, where the operator looks
+            self.stats_label.setText(self.problem)
         self.state_label.setStyleSheet(
             f"background: {colour}; color: white; border-radius: 10px;"
             " font-size: 24px; font-weight: 700; padding: 4px 14px;"
@@ -59,6 +63,8 @@ class LinkBanner(QWidget):
         )
 
     def set_stats(self, stats: dict) -> None:
+        if self.problem:
+            return
         latency = stats.get("latency_ms_median")
         lat = f"{latency:.1f} ms" if latency is not None else "–"
         self.stats_label.setText(

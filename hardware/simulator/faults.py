@@ -58,7 +58,7 @@ def parse_fault(text: str) -> Fault:
         if value is not None and abs(value) > 1e6:
             raise FaultError(f"fault {name}: value is at most 1e6 in magnitude")
     elif kind == "drift":
-        if channel and channel not in CALIBRATABLE:
+        if channel not in CALIBRATABLE:
             raise FaultError(f"fault {name}: channel {channel!r} cannot drift")
         if value is not None and abs(value) > 1000.0:
             raise FaultError(f"fault {name}: drift is at most 1000 units per hour")

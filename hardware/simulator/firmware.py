@@ -173,7 +173,8 @@ class Firmware:
         # The reply cache survives a reset only for the command that caused it, so that a
         # retried RESET is answered instead of rebooting twice.
         cached = getattr(self, "last_seq", None)
-        if not (cached and cached[1].split(b" ")[1:2] in ([b"RESET"], [b"FAULT"])):
+        words = cached[1].split(b" ")[1:3] if cached else []
+        if words[:1] != [b"RESET"] and not (words[:1] == [b"FAULT"] and words[1:2] == [b"reset"]):
             cached = None
         self.last_seq: tuple[int, bytes, list[bytes]] | None = cached
         self.event_count = 0

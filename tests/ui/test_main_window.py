@@ -65,3 +65,13 @@ def test_celldeck_demo_runs_and_exits_cleanly(tmp_path):
     assert "QThread" not in result.stderr
     assert shot.stat().st_size > 10_000
     assert (tmp_path / "data" / "celldeck.log").exists()
+
+
+def test_unreachable_port_says_why(qtbot, tmp_path):
+    controller = InstrumentController(str(tmp_path / "no-such-port"), telemetry_hz=10)
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    controller.start()
+    qtbot.waitUntil(lambda: "cannot open" in window.banner.stats_label.text(), timeout=10000)
+    assert window.banner.state in ("CONNECTING", "RECONNECTING")
+    window.close()

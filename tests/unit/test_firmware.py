@@ -227,7 +227,7 @@ def test_event_log_read_back():
 
 def test_non_finite_fault_values_are_refused():
     fw = Firmware(seed=1)
-    for spec in ("stuck-temp=nan", "drift-ph=inf", "noise=nan"):
+    for spec in ("stuck-temp=nan", "drift-ph=inf", "noise=nan", "drift-=1", "drift-ph=1e308"):
         assert send(fw, f"1 FAULT {spec}").code == "BADARG"
     fw.telemetry_frame()  # still fine
 
