@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("gui", help="open the console (the default)")
+    data_dir_after = argparse.ArgumentParser(add_help=False)  # --data-dir after the subcommand
+    data_dir_after.add_argument("--data-dir", metavar="D", default=argparse.SUPPRESS)
+    sub.add_parser(
+        "verify-audit", parents=[data_dir_after], help="verify the audit trail's hash chain"
+    )
     sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -51,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulator_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "verify-audit":
+        from app.paths import resolve_data_dir
+        from app.records_cli import verify_audit
+
+        return verify_audit(resolve_data_dir(args.data_dir))
     options = ConsoleOptions(
         data_dir=args.data_dir,
         port=args.port,

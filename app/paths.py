@@ -29,3 +29,8 @@ def prepare_data_dir(path: str | Path | None) -> Path:
     except OSError as exc:
         raise OSError(f"data folder {folder} is not writable: {exc}") from exc
     return folder
+
+
+def resolve_data_dir(path: str | Path | None) -> Path:
+    """The data folder named on the command line, or the default; not created."""
+    return Path(path).expanduser() if path else default_data_dir()

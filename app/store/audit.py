@@ -1,0 +1,184 @@
+"""The GMP audit trail: append-only, every entry carrying the hash of the one before.
+
+Who, what, when, old and new value, why (21 CFR Part 11 / Annex 11). Rows can only be
+inserted (triggers refuse UPDATE and DELETE); each row's hash is SHA-256 over a
+canonical, length-prefixed encoding of all its fields including the previous hash, so
+altering, removing or inserting a row anywhere breaks the chain at that row, and
+``verify`` names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from app.store.db import utc_now
+
+GENESIS = "0" * 64
+FIELDS = (
+    "id",
+    "ts_utc",
+    "tz",
+    "user_id",
+    "user_name",
+    "action",
+    "object_type",
+    "object_id",
+    "old_value",
+    "new_value",
+    "reason",
+    "workstation",
+    "run_id",
+    "prev_hash",
+)
+SELECT_ROWS = f"SELECT {', '.join(FIELDS)}, hash FROM audit"
+
+
+class ReasonRequired(ValueError):
+    """A change of a record or set-point was submitted without a reason."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What the caller says happened; the log adds time, workstation and the chain."""
+
+    user_id: str
+    user_name: str
+    action: str  # e.g. "setpoint.change", "login.failed", "run.start"
+    object_type: str  # e.g. "setpoint", "user", "run"
+    object_id: str
+    old_value: str | None = None
+    new_value: str | None = None
+    reason: str | None = None
+    run_id: int | None = None
+    reason_required: bool = False
+
+    def __post_init__(self) -> None:
+        if self.reason_required and not (self.reason or "").strip():
+            raise ReasonRequired(
+                f"{self.action} on {self.object_type} {self.object_id} needs a reason"
+            )
+
+
+def workstation_zone() -> str:
+    """The workstation's time zone as offset and name, e.g. '+0100 CET'."""
+    return time.strftime("%z %Z")
+
+
+def canonical(values: tuple) -> bytes:
+    """Injective encoding of a row's fields: each as <length>:<text>, None as '-'."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("-")
+        else:
+            text = str(value)
+            parts.append(f"{len(text)}:{text}")
+    return "|".join(parts).encode("utf-8")
+
+
+def entry_hash(values: tuple) -> str:
+    return hashlib.sha256(canonical(values)).hexdigest()
+
+
+class AuditLog:
+    """Appends entries on the writer thread's connection (one writer: the chain order
+    is the commit order)."""
+
+    def __init__(self, conn: sqlite3.Connection, workstation: str) -> None:
+        self.conn = conn
+        self.workstation = workstation
+        self.zone = workstation_zone()
+        row = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        self.last_id, self.last_hash = (row[0], row[1]) if row else (0, GENESIS)
+
+    def append(self, entry: AuditEntry) -> int:
+        """Insert one entry inside the caller's transaction; returns its id. If the
+        transaction rolls back, call ``reload`` before the next append."""
+        values = (
+            self.last_id + 1,
+            utc_now(),
+            self.zone,
+            entry.user_id,
+            entry.user_name,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.old_value,
+            entry.new_value,
+            entry.reason,
+            self.workstation,
+            entry.run_id,
+            self.last_hash,
+        )
+        digest = entry_hash(values)
+        self.conn.execute(
+            f"INSERT INTO audit ({', '.join(FIELDS)}, hash) VALUES ({', '.join('?' * 15)})",
+            (*values, digest),
+        )
+        self.last_id, self.last_hash = values[0], digest
+        return values[0]
+
+    def reload(self) -> None:
+        self.__init__(self.conn, self.workstation)  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int  # entries checked
+    first_bad_id: int | None = None
+    message: str = ""
+
+
+def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> VerifyResult:
+    """Walk the chain (from a verified (id, hash) checkpoint, or from the start) and
+    name the first entry that was altered, removed or inserted."""
+    expected_id, expected_prev = (after[0] + 1, after[1]) if after else (1, GENESIS)
+    count = 0
+    last_id, last_hash = expected_id - 1, expected_prev
+    if after:
+        rows = conn.execute(f"{SELECT_ROWS} WHERE id >= ? ORDER BY id", (after[0],))
+    else:
+        rows = conn.execute(f"{SELECT_ROWS} ORDER BY id")
+    for row in rows:
+        if after and row[0] == after[0]:
+            if row[-1] != after[1]:
+                return VerifyResult(
+                    False, count, row[0], f"entry #{row[0]} altered since it was verified"
+                )
+            continue
+        values, stored = row[:-1], row[-1]
+        entry_id = values[0]
+        if entry_id < expected_id:
+            return VerifyResult(
+                False, count, entry_id, f"entry #{entry_id} inserted out of sequence"
+            )
+        if entry_id > expected_id:
+            gap = (
+                f"#{expected_id}"
+                if entry_id == expected_id + 1
+                else f"#{expected_id}..#{entry_id - 1}"
+            )
+            return VerifyResult(False, count, expected_id, f"entry {gap} removed")
+        if values[-1] != expected_prev:
+            return VerifyResult(
+                False,
+                count,
+                entry_id,
+                f"entry #{entry_id} does not follow #{entry_id - 1}"
+                " (an entry before it was inserted or replaced)",
+            )
+        if entry_hash(values) != stored:
+            return VerifyResult(False, count, entry_id, f"entry #{entry_id} altered")
+        count += 1
+        expected_id, expected_prev = entry_id + 1, stored
+        last_id, last_hash = entry_id, stored
+    head = conn.execute("SELECT count, last_id, last_hash FROM audit_head WHERE id = 1").fetchone()
+    if head and (head[1], head[2]) != (last_id, last_hash):
+        if head[1] > last_id:
+            return VerifyResult(False, count, last_id + 1, f"entries after #{last_id} removed")
+        return VerifyResult(False, count, head[1], "audit head does not match the last entry")
+    return VerifyResult(True, count, None, f"OK: {count} entries verified")

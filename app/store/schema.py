@@ -1,0 +1,169 @@
+"""Numbered migrations of the records database and the code that applies them.
+
+Each migration is a list of SQL statements applied in one transaction; the version
+reached is kept in ``schema_version``. A file written by a newer CellDeck is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE schema_version (
+            version INTEGER NOT NULL,
+            applied_utc TEXT NOT NULL
+        )""",
+        # The GMP audit trail: append-only, hash-chained (see app/store/audit.py).
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            ts_utc TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            action TEXT NOT NULL,
+            object_type TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT,
+            reason TEXT,
+            workstation TEXT NOT NULL,
+            run_id INTEGER,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+           BEGIN SELECT RAISE(ABORT, 'audit trail is append-only: UPDATE refused'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+           BEGIN SELECT RAISE(ABORT, 'audit trail is append-only: DELETE refused'); END""",
+        # The newest entry, kept by the database itself: a tail cut off shows here.
+        """CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            count INTEGER NOT NULL,
+            last_id INTEGER NOT NULL,
+            last_hash TEXT NOT NULL
+        )""",
+        "INSERT INTO audit_head (id, count, last_id, last_hash) VALUES (1, 0, 0, '"
+        + "0" * 64
+        + "')",
+        """CREATE TRIGGER audit_head_follows AFTER INSERT ON audit
+           BEGIN UPDATE audit_head SET count = count + 1, last_id = NEW.id,
+                 last_hash = NEW.hash WHERE id = 1; END""",
+        # Where the last full verification got to, so start-up checks only what is new.
+        """CREATE TABLE audit_checkpoint (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_id INTEGER NOT NULL,
+            last_hash TEXT NOT NULL,
+            verified_utc TEXT NOT NULL
+        )""",
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            full_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            password_changed_utc TEXT NOT NULL,
+            must_change INTEGER NOT NULL DEFAULT 1,
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            created_utc TEXT NOT NULL
+        )""",
+        """CREATE TABLE password_history (
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            password_hash TEXT NOT NULL,
+            set_utc TEXT NOT NULL
+        )""",
+        "CREATE TRIGGER users_no_delete BEFORE DELETE ON users "
+        "BEGIN SELECT RAISE(ABORT, 'accounts are disabled, never deleted'); END",
+    ],
+    2: [
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            batch_id TEXT NOT NULL,
+            started_utc TEXT NOT NULL,
+            ended_utc TEXT,
+            state TEXT NOT NULL,
+            instrument_serial TEXT,
+            firmware TEXT,
+            kit_id TEXT
+        )""",
+        # One row per telemetry sample, every channel a column (see historian.py).
+        """CREATE TABLE samples (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            boot INTEGER NOT NULL,
+            t_ms INTEGER NOT NULL,
+            utc REAL NOT NULL,
+            vals BLOB NOT NULL,
+            PRIMARY KEY (run_id, boot, t_ms)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE rollups (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            level INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            t_first INTEGER NOT NULL,
+            t_last INTEGER NOT NULL,
+            mins BLOB NOT NULL,
+            maxs BLOB NOT NULL,
+            sums BLOB NOT NULL,
+            PRIMARY KEY (run_id, level, bucket)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE signatures (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            user_name TEXT NOT NULL,
+            ts_utc TEXT NOT NULL,
+            meaning TEXT NOT NULL,
+            record_type TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            audit_id INTEGER NOT NULL REFERENCES audit(id)
+        )""",
+        "CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures "
+        "BEGIN SELECT RAISE(ABORT, 'signatures cannot be changed'); END",
+        "CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures "
+        "BEGIN SELECT RAISE(ABORT, 'signatures cannot be deleted'); END",
+    ],
+}
+LATEST = max(MIGRATIONS)
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be used by this version of CellDeck."""
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST, now_utc: str = "") -> int:
+    """Bring the file up to ``target``; returns the version it was at. Each migration
+    commits on its own, so an interrupted upgrade resumes where it stopped."""
+    found = current_version(conn)
+    if found > LATEST:
+        raise SchemaError(
+            f"this database was written by a newer CellDeck (schema version {found}; "
+            f"this program knows up to {LATEST}). Install the newer version to open it; "
+            "nothing was changed."
+        )
+    for version in range(found + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")  # one transaction per migration, DDL included
+        try:
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_utc) VALUES (?, ?)",
+                (version, now_utc),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return found

@@ -1,0 +1,215 @@
+"""The one thread that writes the records database.
+
+Everything that changes the database is a job sent through a queue; the writer runs
+the jobs it finds waiting in one transaction (each in its own savepoint, so one bad
+job fails alone) and resolves each job's Future only after COMMIT, which with
+synchronous=FULL means on disk. It reports its backlog and health, and a failure
+reaches ``on_failure`` at once: it never dies silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.store.audit import AuditEntry, AuditLog
+from app.store.db import connect
+
+log = logging.getLogger(__name__)
+
+Job = Callable[["WriterContext"], Any]
+MAX_JOBS_PER_COMMIT = 500
+CALL_TIMEOUT_S = 30.0
+
+
+class StoreError(RuntimeError):
+    """The records database could not take a write (disk full, writer stopped, ...)."""
+
+
+@dataclass
+class WriterContext:
+    """What a job gets: the write connection and the audit log on it."""
+
+    conn: sqlite3.Connection
+    audit: AuditLog
+
+
+@dataclass(frozen=True)
+class WriterHealth:
+    alive: bool
+    backlog: int
+    committed_jobs: int
+    failed_commits: int
+    last_error: str
+    last_commit_age_s: float | None
+
+
+class StoreWriter:
+    """Owns the write connection. Thread-safe ``submit``/``call`` from any thread."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        workstation: str,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.workstation = workstation
+        self.on_failure = on_failure
+        self._queue: queue.Queue[tuple[Job, Future] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._alive = False
+        self._committed = 0
+        self._failed_commits = 0
+        self._last_error = ""
+        self._last_commit: float | None = None
+
+    # ------------------------------------------------------------------ control
+    def start(self) -> StoreWriter:
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise StoreError(f"cannot open {self.path}: {self._start_error}")
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the jobs already queued, then stop."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def submit(self, job: Job) -> Future:
+        future: Future = Future()
+        if not self._alive:
+            future.set_exception(StoreError(self._last_error or "records writer is not running"))
+            return future
+        self._queue.put((job, future))
+        return future
+
+    def call(self, job: Job, timeout: float = CALL_TIMEOUT_S) -> Any:
+        """Run a job and wait until it is committed; its result, or its exception."""
+        return self.submit(job).result(timeout)
+
+    def record(self, entry: AuditEntry, timeout: float = CALL_TIMEOUT_S) -> int:
+        """Append an audit entry; returns its id once it is durable on disk."""
+        return self.call(lambda ctx: ctx.audit.append(entry), timeout)
+
+    def health(self) -> WriterHealth:
+        age = None if self._last_commit is None else time.monotonic() - self._last_commit
+        return WriterHealth(
+            self._alive,
+            self._queue.qsize(),
+            self._committed,
+            self._failed_commits,
+            self._last_error,
+            age,
+        )
+
+    # ------------------------------------------------------------------ thread
+    def _run(self) -> None:
+        try:
+            conn = connect(self.path)
+            context = WriterContext(conn, AuditLog(conn, self.workstation))
+        except BaseException as exc:  # reported to start()
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._alive = True
+        self._ready.set()
+        try:
+            self._loop(context)
+        except BaseException as exc:  # a dying writer must be heard
+            self._fail(f"records writer stopped: {exc!r}")
+            log.exception("records writer died")
+        finally:
+            self._alive = False
+            self._drain_with_error()
+            conn.close()
+
+    def _loop(self, context: WriterContext) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < MAX_JOBS_PER_COMMIT:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._commit_batch(context, batch)
+
+    def _commit_batch(self, context: WriterContext, batch: list[tuple[Job, Future]]) -> None:
+        conn = context.conn
+        results: list[tuple[Future, bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job, future in batch:
+                conn.execute("SAVEPOINT job")
+                audit_state = (context.audit.last_id, context.audit.last_hash)
+                try:
+                    value = job(context)
+                except Exception as exc:  # this job fails alone
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    context.audit.last_id, context.audit.last_hash = audit_state
+                    if isinstance(exc, sqlite3.Error):  # disk full, I/O: the console must know
+                        self._fail(f"records database write failed: {exc}")
+                        exc = StoreError(f"not recorded: {exc}")
+                    results.append((future, False, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    results.append((future, True, value))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # the commit itself failed: nothing of it is kept
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            context.audit.reload()
+            self._failed_commits += 1
+            self._fail(f"records database write failed: {exc}")
+            error = StoreError(f"not recorded: {exc}")
+            for _, future in batch:
+                future.set_exception(error)
+            return
+        self._committed += len(batch)
+        self._last_commit = time.monotonic()
+        if all(ok for _, ok, _ in results):
+            self._last_error = ""
+        for future, ok, value in results:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _fail(self, message: str) -> None:
+        self._last_error = message
+        log.error(message)
+        if self.on_failure is not None:
+            try:
+                self.on_failure(message)
+            except Exception:  # the alarm path must not kill the writer
+                log.exception("on_failure callback raised")
+
+    def _drain_with_error(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                item[1].set_exception(StoreError(self._last_error or "records writer stopped"))
