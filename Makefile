@@ -30,6 +30,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_telemetry
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_roundtrip
+	$(BIN)/python -m tests.benchmarks.bench_audit
+	$(BIN)/python -m tests.benchmarks.bench_historian
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

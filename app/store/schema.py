@@ -88,14 +88,16 @@ MIGRATIONS: dict[int, list[str]] = {
             firmware TEXT,
             kit_id TEXT
         )""",
-        # One row per telemetry sample, every channel a column (see historian.py).
+        # One row per telemetry sample: t_ms is process time since the run started
+        # (continuous across firmware resets); vals holds every channel as float64.
         """CREATE TABLE samples (
             run_id INTEGER NOT NULL REFERENCES runs(id),
-            boot INTEGER NOT NULL,
             t_ms INTEGER NOT NULL,
+            boot INTEGER NOT NULL,
+            t_inst INTEGER NOT NULL,
             utc REAL NOT NULL,
             vals BLOB NOT NULL,
-            PRIMARY KEY (run_id, boot, t_ms)
+            PRIMARY KEY (run_id, t_ms)
         ) WITHOUT ROWID""",
         """CREATE TABLE rollups (
             run_id INTEGER NOT NULL REFERENCES runs(id),

@@ -1,5 +1,6 @@
 """Crash safety: a writer killed with SIGKILL at random moments loses no acknowledged
-audit entry, and leaves a chain that verifies and a file that passes integrity_check."""
+audit entry or sample, and leaves a chain that verifies and a file that passes
+integrity_check."""
 
 import os
 import random
@@ -25,14 +26,20 @@ def test_sigkill_loses_no_acknowledged_entry(tmp_path):
             text=True,
         )
         first = child.stdout.readline()  # writing has begun
-        assert first.strip().isdigit(), child.stderr.read()
+        assert first.startswith("A "), child.stderr.read()
         time.sleep(rng.uniform(0.0, 0.3))  # a random moment mid-stream
         os.kill(child.pid, signal.SIGKILL)
         out, _ = child.communicate(timeout=10)
-        acknowledged = [int(x) for x in [first, *out.splitlines()] if x.strip().isdigit()]
+        lines = [line.split() for line in [first, *out.splitlines()]]
+        acknowledged = [int(p[1]) for p in lines if len(p) == 2 and p[0] == "A"]
+        samples = [(int(p[2]), int(p[1])) for p in lines if len(p) == 3 and p[0] == "S"]
         conn = connect(tmp_path / DB_NAME, readonly=True)
         stored = {r[0] for r in conn.execute("SELECT id FROM audit")}
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        for run_id, t_inst in samples:
+            assert conn.execute(
+                "SELECT 1 FROM samples WHERE run_id = ? AND t_inst = ?", (run_id, t_inst)
+            ).fetchone(), f"trial {trial}: acknowledged sample {t_inst} lost"
         conn.close()
         missing = set(acknowledged) - stored
         assert not missing, f"trial {trial}: acknowledged but lost: {sorted(missing)[:5]}"
