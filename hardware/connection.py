@@ -24,6 +24,8 @@ from hardware.protocol import Event
 HEARTBEAT_S = 1.0
 LOST_AFTER_S = 3.0
 STALE_MS = 5000  # telemetry this far behind the instrument's clock is not live
+HOLE_MS = 1500  # live samples further apart than this: fill in from history (1 Hz)
+MAX_HOLES = 100
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class Connection:
         self._next_attempt = 0.0
         self._next_heartbeat = 0.0
         self._reattach = False
+        self._holes: list[tuple[int, int]] = []  # stretches live telemetry lost on the wire
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -141,6 +144,8 @@ class Connection:
                 self._attach()
             elif self.events.replay_wanted():
                 self._replay_events()
+            elif self._holes:
+                self._fill_holes()
             elif time.monotonic() >= self._next_heartbeat:
                 self._next_heartbeat = time.monotonic() + self.heartbeat_s
                 self.instrument.ping()
@@ -247,8 +252,39 @@ class Connection:
             for f in history.frames
         ]
         self._emit_samples(samples)
+        self._report_gaps(history)
+
+    def _fill_holes(self) -> None:
+        """Read back from the instrument's history what live telemetry lost on the wire
+        (frames dropped for a bad CRC); delivered late, marked back-filled."""
+        holes, self._holes = self._holes, []
+        anchor_utc, identity = time.time(), self.identity
+        if identity is None:
+            return
+        for t0, t1 in holes:
+            try:
+                history = self.instrument.history(t0, t1)
+            except ReplyTimeout as exc:
+                log.warning("could not fill telemetry hole %s..%s: %s", t0, t1, exc)
+                history = History(gaps=[(t0, t1)])
+            newest = self._last_t or t1
+            samples = [
+                Sample(
+                    f.t_ms,
+                    f.values,
+                    anchor_utc - (newest - f.t_ms) / 1000.0 / self.clock.rate,
+                    self._boot or 0,
+                    True,
+                )
+                for f in history.frames
+            ]
+            if samples:
+                self.listener.on_samples(samples)
+            self._report_gaps(history)
+
+    def _report_gaps(self, history: History) -> None:
         gaps = [
-            Event(t0, "HISTORY_GAP", {"boot": str(identity.boot), "from": str(t0), "to": str(t1)})
+            Event(t0, "HISTORY_GAP", {"boot": str(self._boot), "from": str(t0), "to": str(t1)})
             for t0, t1 in history.gaps
         ]
         if gaps:
@@ -300,6 +336,13 @@ class Connection:
                 if sample.t_ms < self._last_t - STALE_MS and not sample.backfilled:
                     self._reattach = True  # instrument clock went back: it was reset
                 continue
+            if (
+                not sample.backfilled
+                and self._last_t is not None
+                and sample.t_ms - self._last_t > HOLE_MS
+                and len(self._holes) < MAX_HOLES
+            ):
+                self._holes.append((self._last_t + 1, sample.t_ms - 1))
             fresh.append(sample)
             self._last_t = sample.t_ms
         if fresh:

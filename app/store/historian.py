@@ -55,11 +55,10 @@ class RunClock:
             and self.boot is not None
             and np.all(boot == self.boot)
             and t_inst[0] >= self.last_inst
-            and np.all(np.diff(t_inst) >= 0)
         ):
             run_ms = t_inst + self.offset
-            self.last_inst = int(t_inst[-1])
-            self.last_run_ms = max(self.last_run_ms, int(run_ms[-1]))
+            self.last_inst = max(self.last_inst, int(t_inst.max()))
+            self.last_run_ms = max(self.last_run_ms, int(run_ms.max()))
             return run_ms
         return np.fromiter(
             (self.to_run_ms(int(b), int(t)) for b, t in zip(boot, t_inst, strict=True)),
@@ -68,12 +67,14 @@ class RunClock:
         )
 
     def to_run_ms(self, boot: int, t_inst: int) -> int:
+        """A new boot number starts a new stretch a second after the last sample; an
+        earlier time on the same boot is a late (back-filled) sample, not a reset."""
         if self.boot is None:
             self.boot, self.offset = boot, -t_inst  # the run starts at its first sample
-        elif boot != self.boot or t_inst < self.last_inst:
+        elif boot != self.boot:
             self.boot = boot
             self.offset = self.last_run_ms + 1000 - t_inst  # carry on a second later
-        self.last_inst = t_inst
+        self.last_inst = max(self.last_inst, t_inst)
         run_ms = t_inst + self.offset
         self.last_run_ms = max(self.last_run_ms, run_ms)
         return run_ms

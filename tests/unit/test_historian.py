@@ -87,3 +87,11 @@ def test_rollups_are_current_and_survive_a_restart(conn):
     assert row == (5, 4000)
     series = query(conn, 1, ["temp_sp"], 0, 10_000, max_points=4)
     assert series.mean["temp_sp"][0] == pytest.approx(CHANNEL_INDEX["temp_sp"])
+
+
+def test_late_samples_of_the_same_boot_fill_in_without_shifting_time(conn):
+    hist = Historian()
+    ingest(conn, hist, *batch([0, 1000, 4000, 5000]))
+    ingest(conn, hist, *batch([2000, 3000]))  # a hole back-filled from history
+    t = conn.execute("SELECT t_ms FROM samples ORDER BY t_ms").fetchall()
+    assert [r[0] for r in t] == [0, 1000, 2000, 3000, 4000, 5000]
