@@ -1,0 +1,171 @@
+"""Users, roles, log-in, lockout, passwords, permissions and electronic signatures."""
+
+import pytest
+
+from app.store.db import connect, open_database
+from app.store.security import PERMISSIONS, PasswordRejected, Permission, Role
+from app.store.signatures import Meaning, SignatureService
+from app.store.users import AuthError, PermissionDenied, UserService
+from app.store.writer import StoreWriter
+
+ADMIN_PW = "admin-secret-1"
+PW = {role: f"secret-{i}-pass-123" for i, role in enumerate(Role)}
+
+
+@pytest.fixture
+def service(tmp_path):
+    path = open_database(tmp_path)
+    writer = StoreWriter(path, "WS-T").start()
+    users = UserService(writer, path)
+    users.create_first_administrator("root", "Grace Admin", ADMIN_PW)
+    admin = users.login("root", ADMIN_PW)
+    for role in Role:
+        users.add_user(
+            admin, role.value, f"{role.value.title()} Person", role, PW[role], reason="staffing"
+        )
+        session = users.login(role.value, PW[role])
+        users.change_password(session, PW[role], PW[role] + "x")
+    yield users
+    writer.close()
+
+
+def login(users, role):
+    return users.login(role.value, PW[role] + "x")
+
+
+def audit_actions(users):
+    conn = connect(users.db_path, readonly=True)
+    rows = [r[0] for r in conn.execute("SELECT action FROM audit ORDER BY id")]
+    conn.close()
+    return rows
+
+
+def test_first_administrator_only_once(service):
+    with pytest.raises(PermissionDenied):
+        service.create_first_administrator("root2", "Other", "another-pass-1")
+
+
+def test_every_permission_is_enforced_for_every_role(service):
+    for role in Role:
+        session = login(service, role)
+        for permission in Permission:
+            if role in PERMISSIONS[permission]:
+                service.require(session, permission, "test", permission.value)
+            else:
+                with pytest.raises(PermissionDenied):
+                    service.require(session, permission, "test", permission.value)
+    assert "permission.denied" in audit_actions(service)
+
+
+def test_account_administration_is_refused_for_other_roles(service):
+    for role in (Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE):
+        session = login(service, role)
+        calls = [
+            lambda s=session: service.list_users(s),
+            lambda s=session: service.add_user(
+                s, "eve", "Eve", Role.ADMINISTRATOR, "eve-password-1", "x"
+            ),
+            lambda s=session: service.disable(s, "operator", "x"),
+            lambda s=session: service.unlock(s, "operator", "x"),
+            lambda s=session: service.reset_password(s, "operator", "new-password-9", "x"),
+        ]
+        for call in calls:
+            with pytest.raises(PermissionDenied):
+                call()
+    admin = login(service, Role.ADMINISTRATOR)
+    assert {u.username for u in service.list_users(admin)} >= {r.value for r in Role}
+
+
+def test_wrong_password_locks_after_five_attempts_and_admin_unlocks(service):
+    for _ in range(4):
+        with pytest.raises(AuthError, match="not recognised"):
+            service.login("operator", "wrong-password")
+    with pytest.raises(AuthError, match="now locked"):
+        service.login("operator", "wrong-password")
+    with pytest.raises(AuthError, match="locked"):
+        service.login("operator", PW[Role.OPERATOR] + "x")  # even the right password
+    admin = login(service, Role.ADMINISTRATOR)
+    with pytest.raises(ValueError, match="reason"):
+        service.unlock(admin, "operator", "")
+    service.unlock(admin, "operator", "identity confirmed by phone")
+    assert login(service, Role.OPERATOR).username == "operator"
+    actions = audit_actions(service)
+    assert actions.count("login.failed") >= 5
+    assert "account.locked" in actions and "user.unlock" in actions
+
+
+def test_unknown_user_and_disabled_account(service):
+    with pytest.raises(AuthError):
+        service.login("nobody", "whatever-123")
+    admin = login(service, Role.ADMINISTRATOR)
+    service.disable(admin, "service", "left the company")
+    with pytest.raises(AuthError, match="disabled"):
+        login(service, Role.SERVICE)
+    conn = connect(service.db_path)
+    with pytest.raises(Exception, match="never deleted"):
+        conn.execute("DELETE FROM users WHERE username = 'service'")
+    conn.close()
+
+
+def test_password_policy(service):
+    session = login(service, Role.OPERATOR)
+    current = PW[Role.OPERATOR] + "x"
+    with pytest.raises(PasswordRejected, match="at least"):
+        service.change_password(session, current, "short")
+    with pytest.raises(PasswordRejected, match="user name"):
+        service.change_password(session, current, "my-operator-pw")
+    with pytest.raises(PasswordRejected, match="last 5"):
+        service.change_password(session, current, PW[Role.OPERATOR])  # the temporary one
+    with pytest.raises(AuthError):
+        service.change_password(session, "not-my-password", "fresh-password-7")
+    service.change_password(session, current, "fresh-password-7")
+
+
+def test_new_and_reset_accounts_must_change_password(service):
+    admin = login(service, Role.ADMINISTRATOR)
+    service.reset_password(admin, "supervisor", "temporary-pass-5", "forgotten")
+    session = service.login("supervisor", "temporary-pass-5")
+    assert session.must_change_password
+
+
+def test_inactivity_locks_and_the_password_unlocks(service):
+    session = login(service, Role.OPERATOR)
+    assert not session.check_inactivity(session.last_activity + 60)
+    assert session.check_inactivity(session.last_activity + 5 * 60)
+    with pytest.raises(AuthError, match="locked"):
+        service.require(session, Permission.RUN_OPERATE, "run", "1")
+    with pytest.raises(AuthError):
+        service.reauthenticate(session, "wrong-password-1")
+    service.reauthenticate(session, PW[Role.OPERATOR] + "x")
+    service.require(session, Permission.RUN_OPERATE, "run", "1")
+
+
+def test_signatures_need_reauthentication_and_break_when_content_changes(service):
+    signer = SignatureService(service, service.db_path)
+    session = login(service, Role.SUPERVISOR)
+    password = PW[Role.SUPERVISOR] + "x"
+    record = "batch B-17: 5 steps, 0 deviations"
+    with pytest.raises(AuthError, match="user name"):
+        signer.sign(session, password, Meaning.REVIEWED, "run", "17", record)
+    with pytest.raises(AuthError):
+        signer.sign(
+            session, "wrong-pass-11", Meaning.REVIEWED, "run", "17", record, username="supervisor"
+        )
+    first = signer.sign(
+        session, password, Meaning.REVIEWED, "run", "17", record, username="supervisor"
+    )
+    second = signer.sign(session, password, Meaning.APPROVED, "run", "17", record)
+    assert first.user_name == "Supervisor Person" and first.ts_utc.endswith("Z")
+    checks = signer.verify("run", "17", record)
+    assert [c.valid for c in checks] == [True, True]
+    assert (
+        "reviewed" in checks[0].manifestation() and "Supervisor Person" in checks[0].manifestation()
+    )
+    changed = signer.verify("run", "17", record + " (edited)")
+    assert [c.valid for c in changed] == [False, False]
+    assert "BROKEN" in changed[1].manifestation()
+    assert second.audit_id > first.audit_id
+    conn = connect(service.db_path)
+    with pytest.raises(Exception, match="cannot be changed"):
+        conn.execute("UPDATE signatures SET meaning = 'approved'")
+    conn.close()
