@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "verify-audit", parents=[data_dir_after], help="verify the audit trail's hash chain"
     )
+    from app.users_cli import add_parser as add_users_parser
+
+    add_users_parser(sub, [data_dir_after])
     sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -61,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         from app.records_cli import verify_audit
 
         return verify_audit(resolve_data_dir(args.data_dir))
+    if args.command == "users":
+        from app.paths import resolve_data_dir
+        from app.users_cli import run as run_users
+
+        return run_users(args, resolve_data_dir(args.data_dir))
     options = ConsoleOptions(
         data_dir=args.data_dir,
         port=args.port,

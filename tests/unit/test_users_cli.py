@@ -1,0 +1,78 @@
+"""celldeck users ...: administration from the command line, audited, admin-only."""
+
+import subprocess
+import sys
+
+
+def celldeck(data_dir, *args, stdin=""):
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args, "--data-dir", str(data_dir), "--password-stdin"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_users_cli_round_trip(tmp_path):
+    init = celldeck(
+        tmp_path,
+        "users",
+        "init",
+        "--username",
+        "root",
+        "--full-name",
+        "Grace",
+        stdin="admin-pass-123\nadmin-pass-123\n",
+    )
+    assert init.returncode == 0, init.stderr
+    again = celldeck(
+        tmp_path,
+        "users",
+        "init",
+        "--username",
+        "root2",
+        "--full-name",
+        "X",
+        stdin="admin-pass-456\nadmin-pass-456\n",
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    add = celldeck(
+        tmp_path,
+        "users",
+        "add",
+        "ada",
+        "--full-name",
+        "Ada",
+        "--role",
+        "operator",
+        "--reason",
+        "new hire",
+        "--admin",
+        "root",
+        stdin="admin-pass-123\ntemp-pass-999\ntemp-pass-999\n",
+    )
+    assert add.returncode == 0, add.stderr
+    listing = celldeck(tmp_path, "users", "list", "--admin", "root", stdin="admin-pass-123\n")
+    assert "ada" in listing.stdout and "operator" in listing.stdout
+    wrong = celldeck(
+        tmp_path,
+        "users",
+        "disable",
+        "ada",
+        "--reason",
+        "x",
+        "--admin",
+        "root",
+        stdin="not-the-password\n",
+    )
+    assert wrong.returncode == 1 and "not recognised" in wrong.stderr
+    not_admin = celldeck(tmp_path, "users", "list", "--admin", "ada", stdin="temp-pass-999\n")
+    assert not_admin.returncode == 1
+    verify = subprocess.run(
+        [sys.executable, "-m", "app", "verify-audit", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0 and "OK" in verify.stdout
