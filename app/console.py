@@ -1,13 +1,15 @@
-"""Assembles the running console: data folder, technical log, simulator (in demo
-mode), hardware thread and main window; and takes them down in order."""
+"""Assembles the running console: data folder, technical log, records, simulator (in
+demo mode) and hardware thread; and takes them down in order."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.paths import prepare_data_dir
+from app.paths import prepare_data_dir, resolve_data_dir
+from app.records import Records
 from app.technical_log import setup_technical_log
 from hardware.simulator.launcher import SimulatorProcess
 from hardware.worker import InstrumentController
@@ -33,16 +35,26 @@ class Console:
 
     def __init__(self, options: ConsoleOptions) -> None:
         self.options = options
-        self.data_dir: Path = prepare_data_dir(options.data_dir)
+        self.demo = options.demo or not options.port
+        folder = resolve_data_dir(options.data_dir)
+        # Demo runs keep their records apart from real ones, in a "demo" sub-folder.
+        self.data_dir: Path = prepare_data_dir(folder / "demo" if self.demo else folder)
         setup_technical_log(self.data_dir)
+        self.failure_listeners: list[Callable[[str], None]] = []
+        self.records = Records.open(self.data_dir, demo=self.demo, on_failure=self._records_failed)
         self.simulator: SimulatorProcess | None = None
         self.controller: InstrumentController | None = None
+
+    def _records_failed(self, message: str) -> None:
+        """Writer thread: a write did not reach the disk. Everyone listening hears it."""
+        for listener in list(self.failure_listeners):
+            listener(message)
 
     def create_controller(self) -> InstrumentController:
         """Start the simulator (demo) and build the hardware thread, not yet running:
         connect to its signals, then call ``start``."""
         url = self.options.port
-        if self.options.demo or not url:
+        if self.demo:
             args = ["--speed", str(self.options.sim_speed)]
             for fault in self.options.sim_faults:
                 args += ["--fault", fault]
@@ -58,7 +70,13 @@ class Console:
         self.controller.start()
 
     def stop(self) -> None:
+        """Instrument first (no more data coming), then the records, then the simulator."""
         if self.controller is not None:
             self.controller.shutdown()
+            self.controller = None
+        if self.records is not None:
+            self.records.close()
+            self.records = None
         if self.simulator is not None:
             self.simulator.stop()
+            self.simulator = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 from PySide6.QtCore import QTimer
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.console import Console, ConsoleOptions
 from app.paths import APP_NAME, ORG_NAME
+from app.records import DEMO_PASSWORD
 
 
 def run_gui(options: ConsoleOptions) -> int:
@@ -18,13 +20,15 @@ def run_gui(options: ConsoleOptions) -> int:
     try:
         console = Console(options)
         controller = console.create_controller()
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, sqlite3.Error) as exc:
         QMessageBox.critical(None, APP_NAME, f"CellDeck cannot start:\n\n{exc}")
         print(f"celldeck: {exc}", file=sys.stderr)
         return 1
     from app.ui.main_window import MainWindow
 
     window = MainWindow(controller)
+    window.records_bar.show_check(console.records.startup_check, console.demo, DEMO_PASSWORD)
+    console.failure_listeners.append(window.records_bar.failure.emit)
     console.start()
     if options.kiosk:
         window.showFullScreen()

@@ -337,6 +337,24 @@ class UserService:
             )
         )
 
+    def create_demo_accounts(self, password: str) -> list[str]:
+        """Demo data folder only: one account per role, all with ``password``, no forced
+        change. Refused once any account exists."""
+        if self.has_users():
+            raise PermissionDenied("demo accounts go only into an empty demo folder")
+        names = []
+        for role in Role:
+            username = "admin" if role is Role.ADMINISTRATOR else role.value
+            full_name = f"Demo {role.value.title()}"
+            password_hash = hash_password(password)
+            self.writer.call(
+                lambda ctx, u=username, f=full_name, r=role, h=password_hash: self._insert_user(
+                    ctx, u, f, r, h, False, SYSTEM_ID, SYSTEM_NAME, "demo account"
+                )
+            )
+            names.append(username)
+        return names
+
     def add_user(
         self,
         session: Session,

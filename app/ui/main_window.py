@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QVBoxLayout, QWidget
 from app.ui import theme
 from app.ui.channel_panel import ChannelPanel
 from app.ui.link_banner import LinkBanner
+from app.ui.records_bar import RecordsBar
 from app.ui.trends import TrendPanel
 from hardware.driver import Identity
 from hardware.protocol import Event
@@ -28,6 +29,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("CellDeck")
         self.setStyleSheet(theme.STYLESHEET)
         self.banner = LinkBanner()
+        self.records_bar = RecordsBar()
         self.channels = ChannelPanel()
         self.trends = TrendPanel()
         body = QHBoxLayout()
@@ -38,6 +40,7 @@ class MainWindow(QMainWindow):
         root = QVBoxLayout()
         root.setContentsMargins(12, 6, 12, 12)
         root.addWidget(self.banner)
+        root.addWidget(self.records_bar)
         root.addLayout(body, 1)
         central = QWidget()
         central.setLayout(root)

@@ -95,6 +95,7 @@ class TrendPanel(QWidget):
             plot.hideButtons()
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setTickFont(axis_font)
+                plot.getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" on minutes
             plot.setLabel("bottom", "process time (min)")
             item = plot.getPlotItem()
             item.setClipToView(True)

@@ -64,7 +64,15 @@ def test_celldeck_demo_runs_and_exits_cleanly(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "QThread" not in result.stderr
     assert shot.stat().st_size > 10_000
-    assert (tmp_path / "data" / "celldeck.log").exists()
+    demo_folder = tmp_path / "data" / "demo"  # demo records kept apart from real ones
+    assert (demo_folder / "celldeck.log").exists()
+    verify = subprocess.run(
+        [sys.executable, "-m", "app", "verify-audit", "--data-dir", str(demo_folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0, verify.stdout  # console.start / console.stop recorded
 
 
 def test_unreachable_port_says_why(qtbot, tmp_path):
