@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.users import AuthError, Session, UserService
@@ -121,18 +123,29 @@ class SignatureService:
         return signature
 
     def signatures(self, record_type: str, record_id: str) -> list[Signature]:
+        """A record's signatures in the order they were applied (sqlite-utils read)."""
         conn = connect(self.db_path, readonly=True)
         try:
-            rows = conn.execute(
-                "SELECT id, user_id, user_name, ts_utc, meaning, record_type, record_id, "
-                "content_hash, audit_id FROM signatures WHERE record_type = ? AND record_id = ? "
-                "ORDER BY id",
-                (record_type, record_id),
-            ).fetchall()
+            rows = list(
+                Database(conn)["signatures"].rows_where(
+                    "record_type = ? AND record_id = ?", [record_type, record_id], order_by="id"
+                )
+            )
         finally:
             conn.close()
         return [
-            Signature(r[0], r[1], r[2], r[3], Meaning(r[4]), r[5], r[6], r[7], r[8]) for r in rows
+            Signature(
+                r["id"],
+                r["user_id"],
+                r["user_name"],
+                r["ts_utc"],
+                Meaning(r["meaning"]),
+                r["record_type"],
+                r["record_id"],
+                r["content_hash"],
+                r["audit_id"],
+            )
+            for r in rows
         ]
 
     def verify(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import (
@@ -90,21 +92,30 @@ class UserService:
     def _read(self) -> sqlite3.Connection:
         return connect(self.db_path, readonly=True)
 
-    def _find(self, username: str) -> UserRecord | None:
+    def _users(self, where: str = "", args: tuple = (), order_by: str = "username"):
+        """Account rows as records, read with sqlite-utils on a reader connection."""
         conn = self._read()
         try:
-            row = conn.execute(
-                "SELECT id, username, full_name, role, locked, disabled, must_change, "
-                "password_changed_utc FROM users WHERE username = ?",
-                (username,),
-            ).fetchone()
+            rows = list(Database(conn)["users"].rows_where(where or None, args, order_by=order_by))
         finally:
             conn.close()
-        if row is None:
-            return None
-        return UserRecord(
-            row[0], row[1], row[2], Role(row[3]), bool(row[4]), bool(row[5]), bool(row[6]), row[7]
-        )
+        return [
+            UserRecord(
+                r["id"],
+                r["username"],
+                r["full_name"],
+                Role(r["role"]),
+                bool(r["locked"]),
+                bool(r["disabled"]),
+                bool(r["must_change"]),
+                r["password_changed_utc"],
+            )
+            for r in rows
+        ]
+
+    def _find(self, username: str) -> UserRecord | None:
+        found = self._users("username = ?", (username,))
+        return found[0] if found else None
 
     def _password_hashes(self, user_id: int) -> list[str]:
         conn = self._read()
@@ -132,12 +143,7 @@ class UserService:
 
     def list_users(self, session: Session) -> list[UserRecord]:
         self.require(session, Permission.USER_ADMIN, "users", "list")
-        conn = self._read()
-        try:
-            names = [r[0] for r in conn.execute("SELECT username FROM users ORDER BY username")]
-        finally:
-            conn.close()
-        return [self._find(name) for name in names]  # type: ignore[misc]
+        return self._users()
 
     # ------------------------------------------------------------------ authority
     def require(
