@@ -27,7 +27,10 @@ def run_gui(options: ConsoleOptions) -> int:
     from app.ui.main_window import MainWindow
 
     window = MainWindow(controller)
-    window.records_bar.show_check(console.records.startup_check, console.demo, DEMO_PASSWORD)
+    records = console.records
+    window.records_bar.show_check(
+        records.startup_check, console.demo, DEMO_PASSWORD, records.users.has_users()
+    )
     console.failure_listeners.append(window.records_bar.failure.emit)
     console.start()
     if options.kiosk:

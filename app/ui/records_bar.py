@@ -24,7 +24,9 @@ class RecordsBar(QWidget):
         self.failed = False
         self.failure.connect(self.show_failure)
 
-    def show_check(self, check: VerifyResult, demo: bool, demo_password: str) -> None:
+    def show_check(
+        self, check: VerifyResult, demo: bool, demo_password: str, has_users: bool = True
+    ) -> None:
         if demo:
             self.demo_label.setText(f"  DEMO · simulated instrument · password {demo_password}  ")
             self.demo_label.setToolTip(
@@ -35,7 +37,12 @@ class RecordsBar(QWidget):
                 f"background: {theme.INFO}; color: white; font-weight: 700; border-radius: 6px;"
                 " padding: 4px;"
             )
-        if check.ok:
+        if check.ok and not has_users:
+            self.status_label.setText(
+                "No accounts yet: an administrator creates the first one with 'celldeck users init'"
+            )
+            self.status_label.setStyleSheet(f"color: {theme.WARN}; font-size: 18px;")
+        elif check.ok:
             self.status_label.setText(f"Audit trail verified at start-up: {check.count} entries")
             self.status_label.setStyleSheet(f"color: {theme.MUTED}; font-size: 16px;")
         else:

@@ -51,3 +51,10 @@ def test_write_failure_from_the_writer_thread_raises_the_alarm(qtbot):
     worker.join()
     qtbot.waitUntil(lambda: bar.failed, timeout=2000)
     assert "RECORDS NOT BEING SAVED" in bar.status_label.text()
+
+
+def test_fresh_install_says_how_to_create_the_first_administrator(qtbot):
+    bar = RecordsBar()
+    qtbot.addWidget(bar)
+    bar.show_check(VerifyResult(True, 1, None, "OK"), demo=False, demo_password="", has_users=False)
+    assert "celldeck users init" in bar.status_label.text()
