@@ -1,0 +1,520 @@
+"""Recipe files (TOML): load, validate, resolve parameters.
+
+Validation collects every problem it finds, each naming the file, the line and the
+field ("demo.toml:42: steps[3].volume: wrong unit 'g' for a volume: use mL, L, uL"),
+and a recipe with any problem cannot be loaded. The format is documented in
+docs/recipes.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.batch.phases import PHASES, Arg, Phase
+from app.batch.units import DIMENSIONS, UnitError, parse_quantity
+
+ROLES = ("operator", "supervisor", "service", "administrator")
+
+
+@dataclass(frozen=True)
+class Kit:
+    """A single-use kit type: its bags with their capacities (mL), and the chamber's."""
+
+    name: str
+    bags: dict[str, float]
+    chamber: float
+
+
+KITS: dict[str, Kit] = {
+    k.name: k
+    for k in (
+        Kit(
+            "CART-STD",
+            {"source": 300, "media": 2000, "buffer": 1000, "waste": 3000, "product": 500},
+            chamber=500,
+        ),
+        Kit(
+            "WASH-MINI", {"source": 300, "buffer": 1000, "waste": 2000, "product": 300}, chamber=300
+        ),
+    )
+}
+HEADER_KEYS = ("name", "version", "product_type", "author", "description")
+PARAMETER_KEYS = {"label", "unit", "default", "min", "max", "changeable_by"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be loaded; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    label: str
+    unit: str
+    dimension: str
+    default: float  # in the dimension's base unit
+    low: float
+    high: float
+    changeable_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int  # 1-based
+    name: str
+    phase: str
+    args: dict[str, Any]  # as written; "$name" refers to a parameter
+
+
+@dataclass(frozen=True)
+class Recipe:
+    source: str  # file name, for messages
+    text: str
+    content_hash: str
+    name: str
+    version: str
+    product_type: str
+    author: str
+    description: str
+    kit: Kit
+    fills: dict[str, float]  # initial bag volumes, mL
+    parameters: dict[str, Parameter]
+    steps: tuple[Step, ...]
+
+    def resolve(self, overrides: dict[str, float] | None = None) -> list[dict[str, Any]]:
+        """Every step's arguments with parameters filled in and quantities in base units.
+        Overrides are checked against each parameter's range."""
+        values = {name: p.default for name, p in self.parameters.items()}
+        for name, value in (overrides or {}).items():
+            parameter = self.parameters.get(name)
+            if parameter is None:
+                raise ValueError(f"recipe {self.name} has no parameter {name!r}")
+            if not parameter.low <= value <= parameter.high:
+                raise ValueError(
+                    f"{parameter.label}: {value:g} {parameter.unit} is outside "
+                    f"{parameter.low:g}..{parameter.high:g} {parameter.unit}"
+                )
+            values[name] = value
+        return [
+            {
+                key: _resolve_value(PHASES[s.phase].args.get(key), raw, values, self.parameters)
+                for key, raw in s.args.items()
+            }
+            for s in self.steps
+        ]
+
+
+def _resolve_value(
+    arg: Arg | None, raw: Any, values: dict[str, float], parameters: dict[str, Parameter]
+) -> Any:
+    if isinstance(raw, str) and raw.startswith("$"):
+        return values[raw[1:]]
+    if arg is not None and arg.kind == "quantity":
+        return parse_quantity(raw, arg.dimension)
+    return raw
+
+
+# --------------------------------------------------------------------------- line finding
+
+
+class _Lines:
+    """Where each table and key of a TOML text is (tomllib gives no positions)."""
+
+    HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.tables: dict[tuple, int] = {}
+        self.keys: dict[tuple, int] = {}
+        counts: dict[str, int] = {}
+        path: tuple = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self.HEADER.match(line)
+            if header:
+                name = header.group(2)
+                if header.group(1) == "[[":
+                    counts[name] = counts.get(name, 0) + 1
+                    path = (name, counts[name] - 1)
+                else:
+                    path = tuple(part.strip().strip('"') for part in name.split("."))
+                self.tables.setdefault(path, number)
+                continue
+            key = self.KEY.match(line)
+            if key:
+                self.keys.setdefault((*path, key.group(1)), number)
+
+    def of(self, *path: Any) -> int:
+        return (
+            self.keys.get(tuple(path))
+            or self.tables.get(tuple(path))
+            or self.tables.get(tuple(path[:-1]), 0)
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_recipe_file(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError([Problem(path.name, 0, "", f"cannot read the file: {exc}")]) from None
+    return load_recipe(text, path.name)
+
+
+def load_recipe(text: str, source: str = "recipe.toml") -> Recipe:
+    """Parse and validate; raises RecipeError listing every problem found."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 0
+        raise RecipeError([Problem(source, line, "", f"not valid TOML: {exc}")]) from None
+    checker = _Checker(source, text, data)
+    recipe = checker.check()
+    if checker.problems:
+        raise RecipeError(checker.problems)
+    assert recipe is not None
+    return recipe
+
+
+class _Checker:
+    def __init__(self, source: str, text: str, data: dict[str, Any]) -> None:
+        self.source = source
+        self.text = text
+        self.data = data
+        self.lines = _Lines(text)
+        self.problems: list[Problem] = []
+
+    def problem(self, path: tuple, field_name: str, message: str) -> None:
+        self.problems.append(Problem(self.source, self.lines.of(*path), field_name, message))
+
+    def check(self) -> Recipe | None:
+        for section in self.data:
+            if section not in ("recipe", "kit", "parameters", "steps"):
+                self.problem(
+                    (section,), section, "unknown section (expected recipe, kit, parameters, steps)"
+                )
+        header = self._header()
+        kit, fills = self._kit()
+        parameters = self._parameters()
+        steps = self._steps(kit, parameters)
+        if kit is not None and steps:
+            self._volumes(kit, fills, parameters, steps)
+        if self.problems or kit is None:
+            return None
+        return Recipe(
+            self.source,
+            self.text,
+            hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
+            *header,
+            kit,
+            fills,
+            parameters,
+            tuple(steps),
+        )
+
+    # ----------------------------------------------------------------- sections
+    def _header(self) -> tuple[str, ...]:
+        section = self.data.get("recipe")
+        if not isinstance(section, dict):
+            self.problem(("recipe",), "recipe", "missing [recipe] section")
+            return ("",) * len(HEADER_KEYS)
+        values = []
+        for key in HEADER_KEYS:
+            value = section.get(key)
+            if not isinstance(value, str) or not value.strip():
+                self.problem(("recipe", key), f"recipe.{key}", "required text is missing")
+                value = ""
+            values.append(value)
+        for key in section:
+            if key not in HEADER_KEYS:
+                self.problem(("recipe", key), f"recipe.{key}", "unknown field")
+        return tuple(values)
+
+    def _kit(self) -> tuple[Kit | None, dict[str, float]]:
+        section = self.data.get("kit")
+        if not isinstance(section, dict) or "type" not in section:
+            self.problem(("kit",), "kit.type", "missing: which kit type the recipe needs")
+            return None, {}
+        kit = KITS.get(section["type"])
+        if kit is None:
+            self.problem(
+                ("kit", "type"),
+                "kit.type",
+                f"unknown kit type {section['type']!r} (known: {', '.join(KITS)})",
+            )
+            return None, {}
+        fills: dict[str, float] = {}
+        for bag, value in section.items():
+            if bag == "type":
+                continue
+            if bag not in kit.bags:
+                self.problem(("kit", bag), f"kit.{bag}", f"kit {kit.name} has no bag {bag!r}")
+                continue
+            try:
+                volume = parse_quantity(value, "volume")
+            except UnitError as exc:
+                self.problem(("kit", bag), f"kit.{bag}", str(exc))
+                continue
+            if not 0 <= volume <= kit.bags[bag]:
+                self.problem(
+                    ("kit", bag),
+                    f"kit.{bag}",
+                    f"{volume:g} mL does not fit the {bag} bag ({kit.bags[bag]:g} mL)",
+                )
+                continue
+            fills[bag] = volume
+        return kit, fills
+
+    def _parameters(self) -> dict[str, Parameter]:
+        section = self.data.get("parameters", {})
+        result: dict[str, Parameter] = {}
+        if not isinstance(section, dict):
+            self.problem(("parameters",), "parameters", "must be a table of parameters")
+            return result
+        for name, spec in section.items():
+            path, label = ("parameters", name), f"parameters.{name}"
+            if not isinstance(spec, dict):
+                self.problem(path, label, "must be a table (label, unit, default, min, max)")
+                continue
+            for key in spec:
+                if key not in PARAMETER_KEYS:
+                    self.problem((*path, key), f"{label}.{key}", "unknown field")
+            missing = [k for k in ("unit", "default", "min", "max") if k not in spec]
+            if missing:
+                self.problem(path, label, f"missing {', '.join(missing)}")
+                continue
+            dimension = next((d.name for d in DIMENSIONS.values() if spec["unit"] in d.units), None)
+            if dimension is None:
+                self.problem((*path, "unit"), f"{label}.unit", f"unknown unit {spec['unit']!r}")
+                continue
+            numbers = {}
+            for key in ("default", "min", "max"):
+                value = spec[key]
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    self.problem((*path, key), f"{label}.{key}", "must be a number")
+                else:
+                    numbers[key] = float(value)
+            if len(numbers) < 3:
+                continue
+            if not numbers["min"] <= numbers["default"] <= numbers["max"]:
+                self.problem(
+                    (*path, "default"),
+                    f"{label}.default",
+                    f"{numbers['default']:g} is outside {numbers['min']:g}.."
+                    f"{numbers['max']:g} {spec['unit']}",
+                )
+                continue
+            who = spec.get("changeable_by", [])
+            if not isinstance(who, list) or any(r not in ROLES for r in who):
+                self.problem(
+                    (*path, "changeable_by"),
+                    f"{label}.changeable_by",
+                    f"must be a list of roles from {', '.join(ROLES)}",
+                )
+                continue
+            factor = DIMENSIONS[dimension].units[spec["unit"]]
+            result[name] = Parameter(
+                name,
+                str(spec.get("label", name)),
+                spec["unit"],
+                dimension,
+                numbers["default"] * factor,
+                numbers["min"] * factor,
+                numbers["max"] * factor,
+                tuple(who),
+            )
+        return result
+
+    def _steps(self, kit: Kit | None, parameters: dict[str, Parameter]) -> list[Step]:
+        raw_steps = self.data.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            self.problem(("steps",), "steps", "a recipe needs at least one [[steps]]")
+            return []
+        steps = []
+        for index, raw in enumerate(raw_steps):
+            path, label = ("steps", index), f"steps[{index + 1}]"
+            name, phase_name = raw.get("name"), raw.get("phase")
+            if not isinstance(name, str) or not name.strip():
+                self.problem((*path, "name"), f"{label}.name", "every step needs a name")
+                name = f"step {index + 1}"
+            phase = PHASES.get(phase_name) if isinstance(phase_name, str) else None
+            if phase is None:
+                self.problem(
+                    (*path, "phase"),
+                    f"{label}.phase",
+                    f"unknown phase {phase_name!r} (known: {', '.join(PHASES)})",
+                )
+                continue
+            args = {k: v for k, v in raw.items() if k not in ("name", "phase")}
+            self._step_args(path, label, phase, args, kit, parameters)
+            steps.append(Step(index + 1, name, phase.name, args))
+        return steps
+
+    def _step_args(
+        self,
+        path: tuple,
+        label: str,
+        phase: Phase,
+        args: dict[str, Any],
+        kit: Kit | None,
+        parameters: dict[str, Parameter],
+    ) -> None:
+        for key in args:
+            if key not in phase.args:
+                self.problem(
+                    (*path, key),
+                    f"{label}.{key}",
+                    f"phase {phase.name} takes no {key!r} (it takes {', '.join(phase.args)})",
+                )
+        for key, arg in phase.args.items():
+            where, field_name = (*path, key), f"{label}.{key}"
+            if key not in args:
+                if arg.required:
+                    self.problem(path, field_name, f"required by phase {phase.name}")
+                continue
+            message = self._arg_problem(arg, args[key], kit, parameters)
+            if message:
+                self.problem(where, field_name, message)
+
+    def _arg_problem(
+        self, arg: Arg, value: Any, kit: Kit | None, parameters: dict[str, Parameter]
+    ) -> str:
+        if isinstance(value, str) and value.startswith("$"):
+            parameter = parameters.get(value[1:])
+            if parameter is None:
+                return f"refers to parameter {value[1:]!r}, which [parameters] does not define"
+            if arg.kind != "quantity" or parameter.dimension != arg.dimension:
+                wanted = arg.dimension or arg.kind
+                return f"parameter {value[1:]!r} is a {parameter.dimension}, not a {wanted}"
+            if (arg.low is not None and parameter.low < arg.low) or (
+                arg.high is not None and parameter.high > arg.high
+            ):
+                return (
+                    f"parameter {value[1:]!r} may range {parameter.low:g}..{parameter.high:g}"
+                    f" {DIMENSIONS[arg.dimension].base}, beyond what the phase allows "
+                    f"({arg.low:g}..{arg.high:g})"
+                )
+            return ""
+        if arg.kind == "quantity":
+            try:
+                number = parse_quantity(value, arg.dimension)
+            except UnitError as exc:
+                return str(exc)
+            return self._range(arg, number, DIMENSIONS[arg.dimension].base)
+        if arg.kind == "bag":
+            known = set(kit.bags) | {"chamber"} if kit else set()
+            if not isinstance(value, str) or (kit and value not in known):
+                return f"kit {kit.name if kit else '?'} has no bag {value!r}"
+            return ""
+        if arg.kind == "choice":
+            return "" if value in arg.choices else f"must be one of {', '.join(arg.choices)}"
+        if arg.kind == "text":
+            return "" if isinstance(value, str) and value.strip() else "must be text"
+        if arg.kind == "bool":
+            return "" if isinstance(value, bool) else "must be true or false"
+        if arg.kind in ("int", "float"):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (arg.kind == "int" and not isinstance(value, int))
+            ):
+                return f"must be a{'n integer' if arg.kind == 'int' else ' number'}"
+            return self._range(arg, float(value), "")
+        return ""
+
+    @staticmethod
+    def _range(arg: Arg, number: float, unit: str) -> str:
+        if (arg.low is not None and number < arg.low) or (
+            arg.high is not None and number > arg.high
+        ):
+            return f"{number:g} {unit} is outside {arg.low:g}..{arg.high:g} {unit}".replace(
+                "  ", " "
+            )
+        return ""
+
+    # ----------------------------------------------------------------- volumes
+    def _volumes(
+        self, kit: Kit, fills: dict[str, float], parameters: dict[str, Parameter], steps: list[Step]
+    ) -> None:
+        """Follow the liquid through the steps at the parameters' extremes: no bag may be
+        asked for more than it holds, and nothing may overflow."""
+        capacity = {**kit.bags, "chamber": kit.chamber}
+        volume = {bag: fills.get(bag, 0.0) for bag in capacity}
+        for step in steps:
+            phase = PHASES[step.phase]
+            moves = self._moves(phase, step, parameters)
+            for source, target, amount in moves:
+                if source not in volume or target not in volume:
+                    continue  # already reported as an unknown bag
+                path = ("steps", step.number - 1)
+                if amount > volume[source] + 1e-9:
+                    self.problem(
+                        path,
+                        f"steps[{step.number}]",
+                        f"impossible volume: step {step.number} ({step.name}) takes "
+                        f"{amount:g} mL from {source}, which then holds "
+                        f"{volume[source]:g} mL",
+                    )
+                    return
+                volume[source] -= amount
+                volume[target] += amount
+                if volume[target] > capacity[target] + 1e-9:
+                    self.problem(
+                        path,
+                        f"steps[{step.number}]",
+                        f"impossible volume: after step {step.number} ({step.name}) "
+                        f"{target} would hold {volume[target]:g} mL, more than its "
+                        f"{capacity[target]:g} mL",
+                    )
+                    return
+
+    @staticmethod
+    def _moves(phase: Phase, step: Step, parameters: dict[str, Parameter]) -> list[tuple]:
+        def amount(key: str) -> float:
+            raw = step.args.get(key)
+            if isinstance(raw, str) and raw.startswith("$"):
+                parameter = parameters.get(raw[1:])
+                return parameter.high if parameter else 0.0  # the largest it may be
+            try:
+                return parse_quantity(raw, "volume")
+            except UnitError:
+                return 0.0
+
+        if phase.name == "wash":
+            repeats = step.args.get("repeats", 1)
+            repeats = repeats if isinstance(repeats, int) else 1
+            return [
+                ("chamber", "waste", amount("supernatant")),
+                ("buffer", "chamber", amount("buffer")),
+            ] * repeats
+        if phase.moves_liquid is None:
+            return []
+        source, target, volume_key = phase.moves_liquid
+        source = step.args.get(source, source) if source in phase.args else source
+        target = step.args.get(target, target) if target in phase.args else target
+        return [(source, target, amount(volume_key))]

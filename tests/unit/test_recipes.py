@@ -1,0 +1,124 @@
+"""Recipe files: the shipped ones validate; malformed ones are refused with a message
+that names the file, the line and the field."""
+
+from pathlib import Path
+
+import pytest
+
+from app.batch.recipe import RecipeError, load_recipe, load_recipe_file
+
+RECIPES = sorted(Path(__file__).parents[2].joinpath("resources", "recipes").glob("*.toml"))
+
+GOOD = (Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml").read_text()
+
+
+def test_the_four_shipped_recipes_validate():
+    names = {load_recipe_file(path).name for path in RECIPES}
+    assert {"Demo", "CAR-T 10-day", "Wash and concentrate", "Media exchange"} <= names
+
+
+def test_parameters_resolve_with_units_and_ranges():
+    recipe = load_recipe(GOOD, "demo.toml")
+    steps = recipe.resolve({"load_volume": 60.0})
+    load = steps[2]
+    assert load["volume"] == 60.0 and load["rate"] == 60.0 and load["from"] == "source"
+    assert steps[4]["duration"] == 300.0  # "5 min" in seconds
+    with pytest.raises(ValueError, match="outside"):
+        recipe.resolve({"load_volume": 500.0})
+
+
+def test_content_hash_follows_the_text():
+    a = load_recipe(GOOD, "demo.toml")
+    b = load_recipe(GOOD.replace("Confirm kit", "Check kit"), "demo.toml")
+    assert a.content_hash != b.content_hash and len(a.content_hash) == 64
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+MALFORMED = [
+    # (what is wrong, change to the good recipe, field named, words in the message)
+    ("unknown phase", ('phase = "wait"', 'phase = "levitate"'), "steps[5].phase", "unknown phase"),
+    ("wrong unit", ('duration = "5 min"', 'duration = "5 mL"'), "steps[5].duration", "wrong unit"),
+    ("no unit", ('duration = "5 min"', "duration = 5"), "steps[5].duration", "with its unit"),
+    (
+        "out of range",
+        (
+            'rate = "60 mL/min"\n\n[[steps]]\nname = "Load',
+            'rate = "900 mL/min"\n\n[[steps]]\nname = "Load',
+        ),
+        "steps[2].rate",
+        "outside",
+    ),
+    (
+        "unknown parameter",
+        ('volume = "$load_volume"', 'volume = "$loadvolume"'),
+        "steps[3].volume",
+        "does not define",
+    ),
+    ("missing argument", ("repeats = 1\n", ""), "steps[6].repeats", "required"),
+    (
+        "unknown argument",
+        ("repeats = 1\n", 'repeats = 1\ncolour = "blue"\n'),
+        "steps[6].colour",
+        "takes no",
+    ),
+    ("bag the kit lacks", ('to = "chamber"', 'to = "freezer"'), "steps[3].to", "no bag"),
+    (
+        "impossible volume",
+        (
+            'volume = "60 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
+            'volume = "260 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
+        ),
+        "steps[7]",
+        "impossible volume",
+    ),
+    ("overfilled bag", ('source = "100 mL"', 'source = "900 mL"'), "kit.source", "does not fit"),
+    ("unknown kit", ('type = "CART-STD"', 'type = "CART-XL"'), "kit.type", "unknown kit"),
+    ("missing header", ('author = "CellDeck"\n', ""), "recipe.author", "missing"),
+    (
+        "parameter default out of range",
+        ("default = 80", "default = 180"),
+        "parameters.load_volume.default",
+        "outside",
+    ),
+    ("parameter missing max", ("max = 100\n", ""), "parameters.load_volume", "missing max"),
+    ("parameter unit mismatch", ('unit = "mL"', 'unit = "min"'), "steps[3].volume", "not a volume"),
+    ("bad choice", ('response = "confirm"', 'response = "maybe"'), "steps[1].response", "one of"),
+    (
+        "unknown role",
+        ('changeable_by = ["operator", "supervisor"]', 'changeable_by = ["janitor"]'),
+        "parameters.load_volume.changeable_by",
+        "roles",
+    ),
+    ("integer expected", ("repeats = 1", "repeats = 1.5"), "steps[6].repeats", "integer"),
+]
+
+
+@pytest.mark.parametrize("what, change, field, words", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_recipe_is_refused_naming_the_field(what, change, field, words):
+    old, new = change
+    assert old in GOOD, what
+    text = GOOD.replace(old, new, 1)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(text, "broken.toml")
+    problems = [p for p in info.value.problems if p.field == field]
+    assert problems, f"{what}: got {info.value}"
+    assert words in problems[0].message, str(problems[0])
+    assert str(problems[0]).startswith("broken.toml:")
+    assert problems[0].line > 0
+
+
+def test_syntax_error_names_the_line():
+    with pytest.raises(RecipeError) as info:
+        load_recipe(GOOD.replace('name = "Demo"', 'name = "Demo'), "broken.toml")
+    assert info.value.problems[0].line == line_of(GOOD, 'name = "Demo"')
+    assert "not valid TOML" in str(info.value)
+
+
+def test_error_line_points_at_the_field():
+    text = GOOD.replace('duration = "5 min"', 'duration = "5 mL"')
+    with pytest.raises(RecipeError) as info:
+        load_recipe(text, "broken.toml")
+    assert info.value.problems[0].line == line_of(text, 'duration = "5 mL"')
