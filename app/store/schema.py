@@ -127,6 +127,30 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures "
         "BEGIN SELECT RAISE(ABORT, 'signatures cannot be deleted'); END",
     ],
+    3: [
+        # Recipe versions: the exact text and its hash; only an approved one may run.
+        """CREATE TABLE recipes (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            version_no INTEGER NOT NULL,
+            declared_version TEXT NOT NULL,
+            text TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'superseded')),
+            imported_utc TEXT NOT NULL,
+            imported_by TEXT NOT NULL,
+            approval_signature_id INTEGER REFERENCES signatures(id),
+            UNIQUE (name, version_no),
+            UNIQUE (name, content_hash)
+        )""",
+        "CREATE TRIGGER recipes_text_fixed BEFORE UPDATE OF text, content_hash, name, version_no"
+        " ON recipes BEGIN SELECT RAISE(ABORT, 'a recipe version never changes:"
+        " import a new one'); END",
+        "CREATE TRIGGER recipes_no_delete BEFORE DELETE ON recipes "
+        "BEGIN SELECT RAISE(ABORT, 'recipe versions are kept'); END",
+        "ALTER TABLE runs ADD COLUMN recipe_id INTEGER REFERENCES recipes(id)",
+        "ALTER TABLE runs ADD COLUMN recipe_hash TEXT",
+    ],
 }
 LATEST = max(MIGRATIONS)
 
