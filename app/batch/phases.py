@@ -34,7 +34,8 @@ class Phase:
     name: str
     description: str
     args: dict[str, Arg] = field(default_factory=dict)
-    moves_liquid: tuple[str, str, str] | None = None  # (from arg or bag, to, volume arg)
+    # (from, to, volume argument): a bag name, or "@arg" for the bag named by an argument
+    moves_liquid: tuple[str, str, str] | None = None
 
 
 PHASES: dict[str, Phase] = {
@@ -55,7 +56,7 @@ PHASES: dict[str, Phase] = {
                 "volume": q("volume", 0.1, 5000),
                 "rate": q("flow", 1, 200),
             },
-            moves_liquid=("from", "to", "volume"),
+            moves_liquid=("@from", "@to", "volume"),
         ),
         Phase(
             "wash",

@@ -106,16 +106,17 @@ class Recipe:
 
     def resolve(self, overrides: dict[str, float] | None = None) -> list[dict[str, Any]]:
         """Every step's arguments with parameters filled in and quantities in base units.
-        Overrides are checked against each parameter's range."""
+        Overrides (in base units) are checked against each parameter's range."""
         values = {name: p.default for name, p in self.parameters.items()}
         for name, value in (overrides or {}).items():
             parameter = self.parameters.get(name)
             if parameter is None:
                 raise ValueError(f"recipe {self.name} has no parameter {name!r}")
             if not parameter.low <= value <= parameter.high:
+                factor = DIMENSIONS[parameter.dimension].units[parameter.unit]
                 raise ValueError(
-                    f"{parameter.label}: {value:g} {parameter.unit} is outside "
-                    f"{parameter.low:g}..{parameter.high:g} {parameter.unit}"
+                    f"{parameter.label}: {value / factor:g} {parameter.unit} is outside "
+                    f"{parameter.low / factor:g}..{parameter.high / factor:g} {parameter.unit}"
                 )
             values[name] = value
         return [
@@ -260,7 +261,7 @@ class _Checker:
         if not isinstance(section, dict) or "type" not in section:
             self.problem(("kit",), "kit.type", "missing: which kit type the recipe needs")
             return None, {}
-        kit = KITS.get(section["type"])
+        kit = KITS.get(section["type"]) if isinstance(section["type"], str) else None
         if kit is None:
             self.problem(
                 ("kit", "type"),
@@ -308,7 +309,11 @@ class _Checker:
             if missing:
                 self.problem(path, label, f"missing {', '.join(missing)}")
                 continue
-            dimension = next((d.name for d in DIMENSIONS.values() if spec["unit"] in d.units), None)
+            unit = spec["unit"]
+            dimension = next(
+                (d.name for d in DIMENSIONS.values() if isinstance(unit, str) and unit in d.units),
+                None,
+            )
             if dimension is None:
                 self.problem((*path, "unit"), f"{label}.unit", f"unknown unit {spec['unit']!r}")
                 continue
@@ -358,6 +363,9 @@ class _Checker:
         steps = []
         for index, raw in enumerate(raw_steps):
             path, label = ("steps", index), f"steps[{index + 1}]"
+            if not isinstance(raw, dict):
+                self.problem(path, label, "each step must be a [[steps]] table")
+                continue
             name, phase_name = raw.get("name"), raw.get("phase")
             if not isinstance(name, str) or not name.strip():
                 self.problem((*path, "name"), f"{label}.name", "every step needs a name")
@@ -461,60 +469,74 @@ class _Checker:
     def _volumes(
         self, kit: Kit, fills: dict[str, float], parameters: dict[str, Parameter], steps: list[Step]
     ) -> None:
-        """Follow the liquid through the steps at the parameters' extremes: no bag may be
-        asked for more than it holds, and nothing may overflow."""
+        """Follow the liquid through the steps for every allowed parameter value at once:
+        each bag holds a range [least, most]; a step may take no more than the least its
+        source can hold, and the most a bag can reach must fit it."""
         capacity = {**kit.bags, "chamber": kit.chamber}
-        volume = {bag: fills.get(bag, 0.0) for bag in capacity}
+        least = {bag: fills.get(bag, 0.0) for bag in capacity}
+        most = dict(least)
         for step in steps:
-            phase = PHASES[step.phase]
-            moves = self._moves(phase, step, parameters)
-            for source, target, amount in moves:
-                if source not in volume or target not in volume:
-                    continue  # already reported as an unknown bag
-                path = ("steps", step.number - 1)
-                if amount > volume[source] + 1e-9:
+            path, label = ("steps", step.number - 1), f"steps[{step.number}]"
+            for source, target, (low, high) in self._moves(PHASES[step.phase], step, parameters):
+                missing = [b for b in (source, target) if b not in capacity]
+                if missing:
                     self.problem(
                         path,
-                        f"steps[{step.number}]",
-                        f"impossible volume: step {step.number} ({step.name}) takes "
-                        f"{amount:g} mL from {source}, which then holds "
-                        f"{volume[source]:g} mL",
+                        label,
+                        f"phase {step.phase} needs the {missing[0]} bag, "
+                        f"which kit {kit.name} lacks",
                     )
                     return
-                volume[source] -= amount
-                volume[target] += amount
-                if volume[target] > capacity[target] + 1e-9:
+                if high > least[source] + 1e-9:
                     self.problem(
                         path,
-                        f"steps[{step.number}]",
+                        label,
+                        f"impossible volume: step {step.number} ({step.name}) may take "
+                        f"{high:g} mL from {source}, which may then hold only "
+                        f"{least[source]:g} mL",
+                    )
+                    return
+                least[source] -= high
+                most[source] -= low
+                least[target] += low
+                most[target] += high
+                if most[target] > capacity[target] + 1e-9:
+                    self.problem(
+                        path,
+                        label,
                         f"impossible volume: after step {step.number} ({step.name}) "
-                        f"{target} would hold {volume[target]:g} mL, more than its "
+                        f"{target} may hold {most[target]:g} mL, more than its "
                         f"{capacity[target]:g} mL",
                     )
                     return
 
     @staticmethod
     def _moves(phase: Phase, step: Step, parameters: dict[str, Parameter]) -> list[tuple]:
-        def amount(key: str) -> float:
+        """(source, target, (least, most) mL) for each movement of liquid in a step."""
+
+        def amount(key: str) -> tuple[float, float]:
             raw = step.args.get(key)
             if isinstance(raw, str) and raw.startswith("$"):
                 parameter = parameters.get(raw[1:])
-                return parameter.high if parameter else 0.0  # the largest it may be
+                return (parameter.low, parameter.high) if parameter else (0.0, 0.0)
             try:
-                return parse_quantity(raw, "volume")
+                volume = parse_quantity(raw, "volume")
             except UnitError:
-                return 0.0
+                return (0.0, 0.0)
+            return (volume, volume)
 
         if phase.name == "wash":
             repeats = step.args.get("repeats", 1)
-            repeats = repeats if isinstance(repeats, int) else 1
+            repeats = repeats if isinstance(repeats, int) and not isinstance(repeats, bool) else 1
             return [
                 ("chamber", "waste", amount("supernatant")),
                 ("buffer", "chamber", amount("buffer")),
-            ] * repeats
+            ] * max(1, min(repeats, 10))
         if phase.moves_liquid is None:
             return []
         source, target, volume_key = phase.moves_liquid
-        source = step.args.get(source, source) if source in phase.args else source
-        target = step.args.get(target, target) if target in phase.args else target
+        source = step.args.get(source[1:]) if source.startswith("@") else source
+        target = step.args.get(target[1:]) if target.startswith("@") else target
+        if not isinstance(source, str) or not isinstance(target, str):
+            return []
         return [(source, target, amount(volume_key))]

@@ -23,7 +23,7 @@ def test_parameters_resolve_with_units_and_ranges():
     load = steps[2]
     assert load["volume"] == 60.0 and load["rate"] == 60.0 and load["from"] == "source"
     assert steps[4]["duration"] == 300.0  # "5 min" in seconds
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match=r"500 mL is outside 50\.\.100 mL"):
         recipe.resolve({"load_volume": 500.0})
 
 
@@ -68,11 +68,27 @@ MALFORMED = [
     (
         "impossible volume",
         (
-            'volume = "60 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
+            'volume = "45 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
             'volume = "260 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
         ),
         "steps[7]",
         "impossible volume",
+    ),
+    (
+        "volume impossible at a parameter's low end",
+        (
+            'volume = "45 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
+            'volume = "60 mL"\nrate = "60 mL/min"\n\n[[steps]]\nname = "Sign',
+        ),
+        "steps[7]",
+        "hold only 50 mL",
+    ),
+    ("kit type not text", ('type = "CART-STD"', 'type = ["CART-STD"]'), "kit.type", "unknown kit"),
+    (
+        "unit not text",
+        ('unit = "mL"', 'unit = ["mL"]'),
+        "parameters.load_volume.unit",
+        "unknown unit",
     ),
     ("overfilled bag", ('source = "100 mL"', 'source = "900 mL"'), "kit.source", "does not fit"),
     ("unknown kit", ('type = "CART-STD"', 'type = "CART-XL"'), "kit.type", "unknown kit"),
@@ -122,3 +138,22 @@ def test_error_line_points_at_the_field():
     with pytest.raises(RecipeError) as info:
         load_recipe(text, "broken.toml")
     assert info.value.problems[0].line == line_of(text, 'duration = "5 mL"')
+
+
+def test_steps_that_are_not_tables_are_refused_not_crashed():
+    with pytest.raises(RecipeError, match="must be a"):
+        load_recipe("steps = [1]\n" + GOOD.split("[[steps]]")[0], "broken.toml")
+
+
+def test_a_phase_needing_a_bag_the_kit_lacks_is_refused():
+    text = GOOD.replace(
+        'type = "CART-STD"\nsource = "100 mL"\nmedia = "1000 mL"\n',
+        'type = "WASH-MINI"\nsource = "100 mL"\n',
+    )
+    text = text.replace(
+        'phase = "wait"\nduration = "5 min"', 'phase = "feed"\nvolume = "5 mL"\nrate = "10 mL/min"'
+    )
+    with pytest.raises(RecipeError) as info:
+        load_recipe(text, "broken.toml")
+    problem = next(p for p in info.value.problems if p.field == "steps[5]")
+    assert "needs the media bag" in problem.message and problem.line > 0
