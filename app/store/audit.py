@@ -84,23 +84,25 @@ def entry_hash(values: tuple) -> str:
 
 
 class AuditLog:
-    """Appends entries on the writer thread's connection (one writer: the chain order
-    is the commit order)."""
+    """Appends entries on a write connection. The chain's end is read inside the
+    caller's write transaction each time, so another writer (the CLI beside a running
+    console) or a rolled-back job can never put two entries on one link."""
 
     def __init__(self, conn: sqlite3.Connection, workstation: str) -> None:
         self.conn = conn
         self.workstation = workstation
-        self.zone = workstation_zone()
-        row = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-        self.last_id, self.last_hash = (row[0], row[1]) if row else (0, GENESIS)
+
+    def head(self) -> tuple[int, str]:
+        row = self.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
 
     def append(self, entry: AuditEntry) -> int:
-        """Insert one entry inside the caller's transaction; returns its id. If the
-        transaction rolls back, call ``reload`` before the next append."""
+        """Insert one entry inside the caller's (write) transaction; returns its id."""
+        last_id, last_hash = self.head()
         values = (
-            self.last_id + 1,
+            last_id + 1,
             utc_now(),
-            self.zone,
+            workstation_zone(),  # read each time: daylight saving changes it
             entry.user_id,
             entry.user_name,
             entry.action,
@@ -111,18 +113,14 @@ class AuditLog:
             entry.reason,
             self.workstation,
             entry.run_id,
-            self.last_hash,
+            last_hash,
         )
         digest = entry_hash(values)
         self.conn.execute(
             f"INSERT INTO audit ({', '.join(FIELDS)}, hash) VALUES ({', '.join('?' * 15)})",
             (*values, digest),
         )
-        self.last_id, self.last_hash = values[0], digest
         return values[0]
-
-    def reload(self) -> None:
-        self.__init__(self.conn, self.workstation)  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -143,8 +141,14 @@ def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> Ve
         rows = conn.execute(f"{SELECT_ROWS} WHERE id >= ? ORDER BY id", (after[0],))
     else:
         rows = conn.execute(f"{SELECT_ROWS} ORDER BY id")
+    checkpoint_seen = after is None or after[0] == 0
     for row in rows:
-        if after and row[0] == after[0]:
+        if after and not checkpoint_seen:
+            if row[0] != after[0]:
+                return VerifyResult(
+                    False, count, after[0], f"entry #{after[0]} (verified earlier) removed"
+                )
+            checkpoint_seen = True
             if row[-1] != after[1]:
                 return VerifyResult(
                     False, count, row[0], f"entry #{row[0]} altered since it was verified"
@@ -176,6 +180,8 @@ def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> Ve
         count += 1
         expected_id, expected_prev = entry_id + 1, stored
         last_id, last_hash = entry_id, stored
+    if not checkpoint_seen:
+        return VerifyResult(False, count, after[0], f"entry #{after[0]} (verified earlier) removed")
     head = conn.execute("SELECT count, last_id, last_hash FROM audit_head WHERE id = 1").fetchone()
     if head and (head[1], head[2]) != (last_id, last_hash):
         if head[1] > last_id:

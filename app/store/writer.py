@@ -30,6 +30,14 @@ MAX_JOBS_PER_COMMIT = 500
 CALL_TIMEOUT_S = 30.0
 
 
+def _is_storage_failure(exc: BaseException) -> bool:
+    """A write the disk or file refused (full, I/O error, read-only, damaged), as opposed
+    to a job's own mistake such as a constraint it broke."""
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError
+    )
+
+
 class StoreError(RuntimeError):
     """The records database could not take a write (disk full, writer stopped, ...)."""
 
@@ -161,14 +169,12 @@ class StoreWriter:
             conn.execute("BEGIN IMMEDIATE")
             for job, future in batch:
                 conn.execute("SAVEPOINT job")
-                audit_state = (context.audit.last_id, context.audit.last_hash)
                 try:
                     value = job(context)
                 except Exception as exc:  # this job fails alone
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    context.audit.last_id, context.audit.last_hash = audit_state
-                    if isinstance(exc, sqlite3.Error):  # disk full, I/O: the console must know
+                    if _is_storage_failure(exc):  # disk full, I/O: the console must know
                         self._fail(f"records database write failed: {exc}")
                         exc = StoreError(f"not recorded: {exc}")
                     results.append((future, False, exc))
@@ -179,14 +185,13 @@ class StoreWriter:
         except sqlite3.Error as exc:  # the commit itself failed: nothing of it is kept
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            context.audit.reload()
             self._failed_commits += 1
             self._fail(f"records database write failed: {exc}")
             error = StoreError(f"not recorded: {exc}")
             for _, future in batch:
                 future.set_exception(error)
             return
-        self._committed += len(batch)
+        self._committed += sum(1 for _, ok, _ in results if ok)
         self._last_commit = time.monotonic()
         if all(ok for _, ok, _ in results):
             self._last_error = ""

@@ -170,3 +170,33 @@ def test_verify_on_empty_trail():
 
     migrate(conn)
     assert verify(conn).ok
+
+
+def test_two_writers_on_one_file_keep_one_chain(db):
+    console = StoreWriter(db, "WS-CONSOLE").start()
+    cli = StoreWriter(db, "WS-CLI").start()
+    for i in range(5):
+        console.record(entry(i))
+        cli.record(entry(i))  # e.g. `celldeck users ...` while the console runs
+    console.close()
+    cli.close()
+    result, _ = verify_database(db)
+    assert result.ok and result.count == 20
+
+
+def test_removing_the_checkpoint_entry_is_noticed_at_start_up(db):
+    _, reached = verify_database(db)
+    conn = connect(db)
+    conn.execute("INSERT OR REPLACE INTO audit_checkpoint VALUES (1, ?, ?, 'now')", reached)
+    conn.close()
+    tamper(
+        db,
+        ("DELETE FROM audit WHERE id = ?", (reached[0],)),
+        (
+            "UPDATE audit_head SET last_id = 9, count = 9, last_hash = "
+            "(SELECT hash FROM audit WHERE id = 9)",
+            (),
+        ),
+    )
+    result, _ = verify_database(db, full=False)
+    assert not result.ok and result.first_bad_id == reached[0] and "removed" in result.message
