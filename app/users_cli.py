@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from app.store.db import open_database
+from app.store.db import DB_NAME, open_database
 from app.store.schema import SchemaError
 from app.store.security import PasswordRejected, Role
 from app.store.users import AuthError, PermissionDenied, UserService
@@ -69,9 +70,15 @@ class _Passwords:
 
 
 def run(args: argparse.Namespace, data_dir: Path) -> int:
+    if args.action != "init" and not (data_dir / DB_NAME).exists():
+        print(
+            f"no records database in {data_dir} (start with 'celldeck users init')", file=sys.stderr
+        )
+        return 2
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
         path = open_database(data_dir)
-    except (SchemaError, OSError) as exc:
+    except (SchemaError, OSError, sqlite3.DatabaseError) as exc:
         print(f"cannot open the records in {data_dir}: {exc}", file=sys.stderr)
         return 2
     writer = StoreWriter(path, socket.gethostname()).start()

@@ -17,7 +17,7 @@ from app.batch.recipe import Recipe, load_recipe
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import Permission
-from app.store.signatures import Meaning, SignatureService
+from app.store.signatures import Meaning, Signature, SignatureService
 from app.store.users import Session, UserService
 from app.store.writer import WriterContext
 
@@ -119,11 +119,8 @@ class RecipeLibrary:
             raise ValueError(
                 f"{version.name} v{version.version_no} is {version.status}, not a draft"
             )
-        signature = self.signatures.sign(
-            session, password, Meaning.APPROVED, "recipe", str(version_id), version.text, username
-        )
 
-        def job(ctx: WriterContext) -> None:
+        def approve_version(ctx: WriterContext, signature: Signature) -> None:
             ctx.conn.execute(
                 "UPDATE recipes SET status = 'superseded' WHERE name = ? AND status = 'approved'",
                 (version.name,),
@@ -144,7 +141,17 @@ class RecipeLibrary:
                 )
             )
 
-        self.users.writer.call(job)
+        # the signature and the status change commit together: never a signed draft
+        self.signatures.sign(
+            session,
+            password,
+            Meaning.APPROVED,
+            "recipe",
+            str(version_id),
+            version.text,
+            username,
+            then=approve_version,
+        )
         return self.get(version_id)
 
     def runnable(self, version_id: int) -> Recipe:

@@ -8,6 +8,7 @@ too. A signature whose record has changed since shows as broken.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -73,8 +74,12 @@ class SignatureService:
         record_id: str,
         content: bytes | str,
         username: str | None = None,
+        then: Callable[[WriterContext, Signature], None] | None = None,
     ) -> Signature:
-        """Re-authenticate, then store the signature and its audit entry together."""
+        """Re-authenticate, then store the signature and its audit entry together, with
+        ``then`` (what the signature makes happen, e.g. a status change) in the same
+        transaction: a signature never exists without its effect, nor the effect
+        without it."""
         if not session.signed_once and username is None:
             raise AuthError("first signature of this session: enter your user name too")
         self.users.reauthenticate(session, password, username)
@@ -106,7 +111,7 @@ class SignatureService:
                     audit_id,
                 ),
             ).lastrowid
-            return Signature(
+            signature = Signature(
                 sig_id,
                 session.user_id,
                 session.full_name,
@@ -117,6 +122,9 @@ class SignatureService:
                 digest,
                 audit_id,
             )
+            if then is not None:
+                then(ctx, signature)
+            return signature
 
         signature = self.users.writer.call(job)
         session.signed_once = True

@@ -151,8 +151,10 @@ class UserService:
     ) -> None:
         """Refuse (and audit the attempt) unless the session's role has the permission
         and the session is usable."""
-        if session.locked:
+        if session.locked or session.check_inactivity():
             raise AuthError("the session is locked: enter your password to continue")
+        if session.must_change_password:
+            raise AuthError("change your password before going on")
         if allowed(session.role, permission):
             session.touch()
             return
@@ -186,17 +188,21 @@ class UserService:
                 )
             )
             raise AuthError("user name or password not recognised")
+        if not check_password(password, self._password_hashes(user.id)[0]):
+            # the password is checked first: a wrong one says nothing about the account
+            if user.disabled or user.locked:
+                self._audit_user(user, "login.failed", "wrong password (account unusable)")
+                raise AuthError("user name or password not recognised")
+            locked = self.writer.call(lambda ctx: self._count_failure(ctx, user))
+            if locked:
+                raise AuthError("too many failed attempts: the account is now locked")
+            raise AuthError("user name or password not recognised")
         if user.disabled:
             self._audit_user(user, "login.refused", "account disabled")
             raise AuthError("this account is disabled")
         if user.locked:
             self._audit_user(user, "login.refused", "account locked")
             raise AuthError("this account is locked: ask an administrator to unlock it")
-        if not check_password(password, self._password_hashes(user.id)[0]):
-            locked = self.writer.call(lambda ctx: self._count_failure(ctx, user))
-            if locked:
-                raise AuthError("too many failed attempts: the account is now locked")
-            raise AuthError("user name or password not recognised")
         expired = _parse_utc(user.password_changed_utc) + timedelta(
             days=self.policy.password_max_age_days
         ) < datetime.now(UTC)
@@ -256,12 +262,20 @@ class UserService:
 
     def reauthenticate(self, session: Session, password: str, username: str | None = None) -> None:
         """Password again (and the user name too when ``username`` is given): to unlock
-        an idle session or to sign."""
+        an idle session or to sign. Wrong passwords count toward the lockout here too,
+        and an account disabled or locked meanwhile cannot go on."""
         if username is not None and username.lower() != session.username.lower():
             self._audit_session(session, "reauth.failed", "user name does not match")
             raise AuthError("that is not the signed-in user")
+        user = self._existing(session.username)
+        if user.disabled or user.locked:
+            session.locked = True
+            self._audit_session(session, "reauth.refused", "account disabled or locked")
+            raise AuthError("this account can no longer be used")
         if not check_password(password, self._password_hashes(session.user_id)[0]):
-            self._audit_session(session, "reauth.failed", "wrong password")
+            if self.writer.call(lambda ctx: self._count_failure(ctx, user)):
+                session.locked = True
+                raise AuthError("too many failed attempts: the account is now locked")
             raise AuthError("password not recognised")
         session.locked = False
         session.touch()

@@ -169,3 +169,31 @@ def test_signatures_need_reauthentication_and_break_when_content_changes(service
     with pytest.raises(Exception, match="cannot be changed"):
         conn.execute("UPDATE signatures SET meaning = 'approved'")
     conn.close()
+
+
+def test_wrong_passwords_at_reauthentication_count_toward_the_lockout(service):
+    session = login(service, Role.SUPERVISOR)
+    for _ in range(4):
+        with pytest.raises(AuthError, match="not recognised"):
+            service.reauthenticate(session, "guess-guess-1")
+    with pytest.raises(AuthError, match="locked"):
+        service.reauthenticate(session, "guess-guess-1")
+    with pytest.raises(AuthError):
+        service.reauthenticate(session, PW[Role.SUPERVISOR] + "x")  # locked now
+
+
+def test_a_session_that_must_change_its_password_can_do_nothing_else(service):
+    admin = login(service, Role.ADMINISTRATOR)
+    service.reset_password(admin, "operator", "temporary-pass-5", "forgotten")
+    session = service.login("operator", "temporary-pass-5")
+    with pytest.raises(AuthError, match="change your password"):
+        service.require(session, Permission.RUN_OPERATE, "run", "1")
+    service.change_password(session, "temporary-pass-5", "my-own-secret-7")
+    service.require(session, Permission.RUN_OPERATE, "run", "1")
+
+
+def test_a_wrong_password_does_not_reveal_a_disabled_account(service):
+    admin = login(service, Role.ADMINISTRATOR)
+    service.disable(admin, "service", "left")
+    with pytest.raises(AuthError, match="not recognised"):
+        service.login("service", "wrong-password-1")

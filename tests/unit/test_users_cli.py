@@ -76,3 +76,19 @@ def test_users_cli_round_trip(tmp_path):
         timeout=60,
     )
     assert verify.returncode == 0 and "OK" in verify.stdout
+
+
+def test_users_cli_without_a_database_says_so(tmp_path):
+    result = celldeck(tmp_path / "nowhere", "users", "list", "--admin", "root", stdin="x\n")
+    assert result.returncode == 2 and "no records database" in result.stderr
+    fresh = celldeck(
+        tmp_path / "fresh" / "folder",
+        "users",
+        "init",
+        "--username",
+        "root",
+        "--full-name",
+        "Grace",
+        stdin="admin-pass-123\nadmin-pass-123\n",
+    )
+    assert fresh.returncode == 0, fresh.stderr
