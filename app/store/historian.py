@@ -102,6 +102,12 @@ class Historian:
             self.clocks[run_id] = self._load_clock(conn, run_id)
         run_ms = self.clocks[run_id].convert(np.asarray(boot), np.asarray(t_inst, dtype=np.int64))
         values = np.ascontiguousarray(values, dtype=DTYPE)
+        fresh = self._not_stored(conn, run_id, run_ms)
+        if not fresh.all():  # a re-delivery: store (and count in the rollups) only what is new
+            run_ms, values = run_ms[fresh], values[fresh]
+            boot, t_inst, utc = (np.asarray(a)[fresh] for a in (boot, t_inst, utc))
+        if not len(run_ms):
+            return 0
         blob, width = values.tobytes(), N_CHANNELS * values.itemsize
         rows = list(
             zip(
@@ -114,16 +120,32 @@ class Historian:
                 strict=False,
             )
         )
-        before = conn.total_changes
         conn.executemany(
-            "INSERT OR IGNORE INTO samples (run_id, t_ms, boot, t_inst, utc, vals) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO samples (run_id, t_ms, boot, t_inst, utc, vals) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
-        stored = conn.total_changes - before
-        if stored:
-            self._roll_up(conn, run_id, run_ms, values)
-        return stored
+        self._roll_up(conn, run_id, run_ms, values)
+        return len(rows)
+
+    @staticmethod
+    def _not_stored(conn: sqlite3.Connection, run_id: int, run_ms: np.ndarray) -> np.ndarray:
+        """Mask of the batch's samples not yet in the table (and not repeated within it)."""
+        if not len(run_ms):
+            return np.zeros(0, dtype=bool)
+        stored = np.fromiter(
+            (
+                r[0]
+                for r in conn.execute(
+                    "SELECT t_ms FROM samples WHERE run_id = ? AND t_ms BETWEEN ? AND ?",
+                    (run_id, int(run_ms.min()), int(run_ms.max())),
+                )
+            ),
+            np.int64,
+        )
+        _, first = np.unique(run_ms, return_index=True)
+        unique = np.zeros(len(run_ms), dtype=bool)
+        unique[first] = True
+        return unique & ~np.isin(run_ms, stored)
 
     def _load_clock(self, conn: sqlite3.Connection, run_id: int) -> RunClock:
         """Resume a run's clock from its newest stored sample (console restarted)."""
@@ -136,8 +158,8 @@ class Historian:
         return RunClock(boot=row[1], last_inst=row[2], last_run_ms=row[0], offset=row[0] - row[2])
 
     def _roll_up(self, conn: sqlite3.Connection, run_id: int, t: np.ndarray, v: np.ndarray) -> None:
-        """Fold a batch into every level: per-bucket statistics by numpy, and only each
-        level's first bucket merged with what was already there."""
+        """Fold a batch into every level: per-bucket statistics by numpy, merged with what
+        the open bucket (and, for late samples, earlier buckets) already held."""
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
         upserts: list[tuple] = []
@@ -151,24 +173,32 @@ class Historian:
             sums = np.add.reduceat(v, starts, axis=0)
             counts = np.diff(np.r_[starts, len(t)])
             firsts, lasts = t[starts], t[ends]
-            previous = self._current(conn, run_id, level, int(ids[0]))
-            if previous is not None:  # the bucket that was open before this batch
-                np.minimum(mins[0], previous.mins, out=mins[0])
-                np.maximum(maxs[0], previous.maxs, out=maxs[0])
-                sums[0] += previous.sums
-                counts[0] += previous.n
-                firsts[0] = min(int(firsts[0]), previous.t_first)
-                lasts[0] = max(int(lasts[0]), previous.t_last)
+            cached = self._open.get((run_id, level))
+            for k, bucket in enumerate(ids.tolist()):
+                # Buckets past the open one are new; the open one and earlier ones (late
+                # samples) may already hold statistics to merge with.
+                if cached is not None and bucket > cached.bucket:
+                    break
+                previous = self._current(conn, run_id, level, bucket)
+                if previous is None:
+                    continue
+                np.minimum(mins[k], previous.mins, out=mins[k])
+                np.maximum(maxs[k], previous.maxs, out=maxs[k])
+                sums[k] += previous.sums
+                counts[k] += previous.n
+                firsts[k] = min(int(firsts[k]), previous.t_first)
+                lasts[k] = max(int(lasts[k]), previous.t_last)
             k = len(starts) - 1
-            self._open[(run_id, level)] = _Bucket(
-                int(ids[k]),
-                int(counts[k]),
-                int(firsts[k]),
-                int(lasts[k]),
-                mins[k].copy(),
-                maxs[k].copy(),
-                sums[k].copy(),
-            )
+            if cached is None or int(ids[k]) >= cached.bucket:  # late-only: open one unchanged
+                self._open[(run_id, level)] = _Bucket(
+                    int(ids[k]),
+                    int(counts[k]),
+                    int(firsts[k]),
+                    int(lasts[k]),
+                    mins[k].copy(),
+                    maxs[k].copy(),
+                    sums[k].copy(),
+                )
             upserts.extend(
                 zip(
                     repeat(run_id),
@@ -290,13 +320,18 @@ def query(
 
 
 def _estimate_raw_rows(conn: sqlite3.Connection, run_id: int, t0: int, t1: int) -> int:
-    """Samples in range, from the coarsest rollups (a handful of rows, not a count)."""
-    size = LEVELS_MS[-1]
-    row = conn.execute(
-        "SELECT SUM(n) FROM rollups WHERE run_id = ? AND level = ? AND bucket BETWEEN ? AND ?",
-        (run_id, len(LEVELS_MS) - 1, t0 // size, t1 // size),
-    ).fetchone()
-    return int(row[0] or 0)
+    """Samples in range from the rollups: the hour level first (a handful of rows), then,
+    for a short range, the 10 s level so that a zoom does not count a whole hour."""
+    for level in (len(LEVELS_MS) - 1, 0):
+        size = LEVELS_MS[level]
+        if level == 0 and (t1 - t0) / size > 20_000:
+            break
+        row = conn.execute(
+            "SELECT SUM(n) FROM rollups WHERE run_id = ? AND level = ? AND bucket BETWEEN ? AND ?",
+            (run_id, level, t0 // size, t1 // size),
+        ).fetchone()
+        estimate = int(row[0] or 0)
+    return estimate
 
 
 def _raw(conn: sqlite3.Connection, run_id: int, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:

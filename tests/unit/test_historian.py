@@ -95,3 +95,32 @@ def test_late_samples_of_the_same_boot_fill_in_without_shifting_time(conn):
     ingest(conn, hist, *batch([2000, 3000]))  # a hole back-filled from history
     t = conn.execute("SELECT t_ms FROM samples ORDER BY t_ms").fetchall()
     assert [r[0] for r in t] == [0, 1000, 2000, 3000, 4000, 5000]
+
+
+def test_redelivery_does_not_count_twice_in_the_rollups(conn):
+    hist = Historian()
+    ingest(conn, hist, *batch([0, 1000, 2000]))
+    ingest(conn, hist, *batch([1000, 2000, 3000]))  # two repeated, one new
+    assert conn.execute("SELECT n FROM rollups WHERE level = 0 AND bucket = 0").fetchone() == (4,)
+
+
+def test_late_and_new_samples_in_one_batch_keep_the_open_bucket(conn):
+    hist = Historian()
+    ingest(conn, hist, *batch([0, 1000, 5000, 6000]))
+    ingest(conn, hist, *batch([2000, 3000, 7000]))  # a filled hole and the next sample
+    rows = conn.execute("SELECT n, t_first, t_last FROM rollups WHERE level = 0 AND bucket = 0")
+    assert rows.fetchone() == (7, 0, 7000)
+    late_only = Historian()
+    ingest(conn, late_only, *batch([8000]))
+    ingest(conn, late_only, *batch([4000]))  # only a late sample
+    rows = conn.execute("SELECT n, t_first, t_last FROM rollups WHERE level = 0 AND bucket = 0")
+    assert rows.fetchone() == (9, 0, 8000)
+
+
+def test_zooming_into_a_minute_reads_raw_samples(conn):
+    hist = Historian()
+    t = np.arange(0, 36000) * 100  # an hour at 10 Hz
+    for start in range(0, len(t), 6000):
+        ingest(conn, hist, *batch(t[start : start + 6000]))
+    series = query(conn, 1, ["temp"], 600_000, 660_000, max_points=2000)
+    assert series.level == "raw" and len(series) == 601
