@@ -30,6 +30,7 @@ PRESSURE_PER_FLOW = 0.6  # mbar per mL/min through an open line
 PRESSURE_RISE_PER_FLOW = 2.0  # mbar/s per mL/min pushed against a closed line
 PRESSURE_TAU_S = 1.0
 ROTOR_RAMP_RPM_S = 500.0
+PELLET_RPM = 500.0  # spinning at least this fast, the chamber keeps its cells as a pellet
 MEDIA_GLUCOSE_MM = 11.0
 MEDIA_BICARB_MM = 24.0
 X_MAX_PER_ML = 4.0e7  # contact-inhibition ceiling
@@ -50,13 +51,15 @@ class Vessel:
     glucose: float = 0.0  # mmol
     bicarb: float = 0.0  # mmol
 
-    def take(self, volume: float) -> Vessel:
-        """Remove ``volume`` mL (or all there is) and return it as a new Vessel."""
+    def take(self, volume: float, keep_cells: bool = False) -> Vessel:
+        """Remove ``volume`` mL (or all there is) and return it as a new Vessel; with
+        ``keep_cells`` (a spinning centrifuge: cells pelleted) only supernatant leaves."""
         volume = min(volume, self.volume)
         if volume <= 0.0 or self.volume <= 0.0:
             return Vessel()
         share = volume / self.volume
-        part = Vessel(volume, self.cells * share, self.glucose * share, self.bicarb * share)
+        cells = 0.0 if keep_cells and volume < self.volume else self.cells * share
+        part = Vessel(volume, cells, self.glucose * share, self.bicarb * share)
         self.volume -= volume
         self.cells -= part.cells
         self.glucose -= part.glucose
@@ -222,7 +225,7 @@ class Plant:
                 part = self.vessels[name].take(share)
                 chamber.add(part)
             else:
-                part = chamber.take(share)
+                part = chamber.take(share, keep_cells=self.rpm >= PELLET_RPM)
                 self.vessels[name].add(part)
             moved += part.volume
         return moved

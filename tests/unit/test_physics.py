@@ -117,3 +117,16 @@ def test_rotor_ramps():
     assert 400 <= fw.plant.rpm <= 600
     fw.advance(5.0)
     assert fw.plant.rpm == 2000
+
+
+def test_supernatant_removed_while_spinning_leaves_the_cells():
+    fw = Firmware(seed=1)
+    fw.plant.vessels["chamber"] = media(100.0, cells_per_ml=1e6)
+    command(fw, "1 ROTOR 1500")
+    fw.advance(5.0)
+    command(fw, "2 VALVE waste OPEN")
+    command(fw, "3 PUMP 1 -60 80")
+    fw.advance(120.0)
+    chamber = fw.plant.vessels["chamber"]
+    assert abs(chamber.volume - 20.0) < 0.5 and chamber.cells > 0.99e8  # (two minutes of life)
+    assert fw.plant.vessels["waste"].cells == 0.0
