@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.users_cli import add_parser as add_users_parser
 
     add_users_parser(sub, [data_dir_after])
+    from app.run_cli import add_parser as add_run_parser
+
+    add_run_parser(sub, [data_dir_after])
     sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -64,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.records_cli import verify_audit
 
         return verify_audit(resolve_data_dir(args.data_dir))
+    if args.command == "run":
+        from app.run_cli import run as run_headless
+
+        return run_headless(args)
     if args.command == "users":
         from app.paths import resolve_data_dir
         from app.users_cli import run as run_users

@@ -7,6 +7,7 @@ show; refusals and failed log-ins are audited too.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -374,6 +375,44 @@ class UserService:
             )
             names.append(username)
         return names
+
+    def automation_session(self, username: str, full_name: str) -> tuple[Session, str]:
+        """The headless runner's identity (role supervisor), clearly named as automation:
+        created if missing, given a fresh random password known only to this process
+        (audited), and signed in. Every act under it is recorded as automated."""
+        password = "auto-" + secrets.token_urlsafe(24)
+        password_hash = hash_password(password)
+        user = self._find(username)
+        if user is None:
+            self.writer.call(
+                lambda ctx: self._insert_user(
+                    ctx,
+                    username,
+                    full_name,
+                    Role.SUPERVISOR,
+                    password_hash,
+                    False,
+                    SYSTEM_ID,
+                    SYSTEM_NAME,
+                    "automation identity for headless runs",
+                )
+            )
+        else:
+            if user.disabled:
+                raise AuthError(f"the automation account {username} is disabled")
+            self.writer.call(
+                lambda ctx: self._set_password(
+                    ctx,
+                    user.id,
+                    password_hash,
+                    False,
+                    SYSTEM_ID,
+                    SYSTEM_NAME,
+                    username,
+                    "automation credentials renewed for a headless run",
+                )
+            )
+        return self.login(username, password), password
 
     def add_user(
         self,

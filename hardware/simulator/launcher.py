@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
+from typing import IO
 
 START_TIMEOUT_S = 15.0
 
@@ -28,26 +30,34 @@ class SimulatorProcess:
         if not any(a == "--tcp" for a in self.args):
             self.args.insert(0, "--pty")
         self.process: subprocess.Popen[str] | None = None
+        self._stderr: IO[str] | None = None
         self.url = ""
 
     def start(self) -> str:
         """Start the process and return the URL to open (a pty path or socket://...)."""
         command = [sys.executable, "-m", "hardware.simulator", *self.args]
+        # stderr to a file, not a pipe nobody drains (a full pipe would stall the simulator)
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command, stdout=subprocess.PIPE, stderr=self._stderr, text=True
         )
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()))
         reader.start()
         reader.join(START_TIMEOUT_S)
         if not line or not line[0].strip():
-            error = ""
-            if self.process.poll() is not None:
-                error = self.process.stderr.read().strip()
+            error = self.stderr_text() if self.process.poll() is not None else ""
             self.stop()
             raise SimulatorError(f"simulator did not start: {error or 'no port reported'}")
         self.url = line[0].strip()
         return self.url
+
+    def stderr_text(self) -> str:
+        """What the simulator has written to stderr so far (for error messages)."""
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().strip()
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process is None:
@@ -59,9 +69,11 @@ class SimulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream:
-                stream.close()
+        if self.process.stdout:
+            self.process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
         self.process = None
 
     def __enter__(self) -> SimulatorProcess:

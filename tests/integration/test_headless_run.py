@@ -1,0 +1,63 @@
+"""celldeck run: a recipe end to end on the simulator, headless, audited."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app.store.checks import verify_database
+
+RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
+
+
+def celldeck(*args, timeout=240):
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_demo_recipe_runs_to_complete(tmp_path):
+    result = celldeck(
+        "run",
+        str(RECIPES / "demo.toml"),
+        "--batch",
+        "B-TEST-1",
+        "--simulator",
+        "--speed",
+        "60",
+        "--auto-confirm",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "final state: Complete" in result.stdout
+    assert "step 8 Sign off: finished" in result.stdout
+    product = float(result.stdout.split("product bag ")[1].split(" g")[0])
+    assert 44.0 <= product <= 46.0  # the recipe's 45 mL harvest reached the product bag
+    check, _ = verify_database(tmp_path / "celldeck.db")
+    assert check.ok, check.message
+
+
+def test_invalid_recipe_exits_with_the_validation_message(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        (RECIPES / "demo.toml").read_text().replace('phase = "wait"', 'phase = "levitate"')
+    )
+    result = celldeck(
+        "run", str(broken), "--batch", "B", "--simulator", "--data-dir", str(tmp_path), timeout=60
+    )
+    assert result.returncode == 2
+    assert "broken.toml:" in result.stderr and "unknown phase" in result.stderr
+
+
+def test_unapproved_recipe_does_not_run_without_auto_confirm(tmp_path):
+    result = celldeck(
+        "run",
+        str(RECIPES / "demo.toml"),
+        "--batch",
+        "B",
+        "--simulator",
+        "--data-dir",
+        str(tmp_path),
+        timeout=60,
+    )
+    assert result.returncode == 1 and "only an approved version may run" in result.stderr
