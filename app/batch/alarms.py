@@ -10,6 +10,7 @@ state change goes to ``on_event`` to be recorded and shown.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -111,12 +112,19 @@ class AlarmManager:
         d = alarm.definition
         if alarm.state is AlarmState.OUT_OF_SERVICE or d.channel not in values:
             return
+        if not math.isfinite(values[d.channel]):
+            return  # a bad reading neither raises nor clears an alarm
         if alarm.state is AlarmState.SHELVED:
             if alarm.shelved_until is not None and t < alarm.shelved_until:
                 return
             self._set(alarm, t, AlarmState.NORMAL, "shelving ended")
             alarm.condition = False
-        if phase and phase in d.suppressed_in:
+        waiting_for_operator = alarm.state in (
+            AlarmState.UNACKNOWLEDGED,
+            AlarmState.ACKNOWLEDGED,
+            AlarmState.RETURNED_UNACKNOWLEDGED,
+        )
+        if phase and phase in d.suppressed_in and not waiting_for_operator:
             if alarm.state is not AlarmState.SUPPRESSED:
                 self._set(alarm, t, AlarmState.SUPPRESSED, f"suppressed during {phase}")
                 alarm.condition, alarm.pending_since = False, None
@@ -223,6 +231,8 @@ class AlarmManager:
         if not 0 < duration_s <= 24 * 3600:
             raise ValueError("shelving lasts more than 0 s and at most 24 h")
         alarm = self.alarms[tag]
+        if alarm.state in (AlarmState.OUT_OF_SERVICE, AlarmState.SUPPRESSED):
+            raise ValueError(f"alarm {tag} is {alarm.state.value}: it cannot be shelved")
         alarm.shelved_until = t + duration_s
         alarm.condition, alarm.pending_since = False, None
         self._set(
@@ -262,7 +272,8 @@ class AlarmManager:
         return {
             tag: {
                 "activations": a.activations,
-                "active_s": a.active_total_s + (now - a.active_since if a.active_since else 0.0),
+                "active_s": a.active_total_s
+                + (now - a.active_since if a.active_since is not None else 0.0),
             }
             for tag, a in self.alarms.items()
         }

@@ -9,6 +9,7 @@ docs/recipes.md.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from app.batch.phases import PHASES, Arg, Phase
 from app.batch.units import DIMENSIONS, UnitError, parse_quantity
+from hardware.protocol import CHANNEL_NAMES
 
 ROLES = ("operator", "supervisor", "service", "administrator")
 
@@ -136,6 +138,17 @@ def _resolve_value(
     if arg is not None and arg.kind == "quantity":
         return parse_quantity(raw, arg.dimension)
     return raw
+
+
+def _finite(value: Any) -> float | None:
+    """A TOML number as a finite float, or None (text, bool, nan, inf, or too large)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 # --------------------------------------------------------------------------- line finding
@@ -319,11 +332,11 @@ class _Checker:
                 continue
             numbers = {}
             for key in ("default", "min", "max"):
-                value = spec[key]
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    self.problem((*path, key), f"{label}.{key}", "must be a number")
+                number = _finite(spec[key])
+                if number is None:
+                    self.problem((*path, key), f"{label}.{key}", "must be a finite number")
                 else:
-                    numbers[key] = float(value)
+                    numbers[key] = number
             if len(numbers) < 3:
                 continue
             if not numbers["min"] <= numbers["default"] <= numbers["max"]:
@@ -408,6 +421,16 @@ class _Checker:
             message = self._arg_problem(arg, args[key], kit, parameters)
             if message:
                 self.problem(where, field_name, message)
+        low, high = _finite(args.get("data_low")), _finite(args.get("data_high"))
+        if low is not None and high is not None and low > high:
+            self.problem((*path, "data_low"), f"{label}.data_low", "is above data_high")
+        channel = args.get("channel")
+        if phase.name == "hold_until" and isinstance(channel, str) and channel not in CHANNEL_NAMES:
+            self.problem(
+                (*path, "channel"),
+                f"{label}.channel",
+                f"unknown channel {channel!r} (see docs/protocol.md)",
+            )
 
     def _arg_problem(
         self, arg: Arg, value: Any, kit: Kit | None, parameters: dict[str, Parameter]
@@ -446,13 +469,10 @@ class _Checker:
         if arg.kind == "bool":
             return "" if isinstance(value, bool) else "must be true or false"
         if arg.kind in ("int", "float"):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (arg.kind == "int" and not isinstance(value, int))
-            ):
-                return f"must be a{'n integer' if arg.kind == 'int' else ' number'}"
-            return self._range(arg, float(value), "")
+            number = _finite(value)
+            if number is None or (arg.kind == "int" and not isinstance(value, int)):
+                return f"must be a{'n integer' if arg.kind == 'int' else ' finite number'}"
+            return self._range(arg, number, "")
         return ""
 
     @staticmethod

@@ -96,7 +96,7 @@ class BatchStateMachine:
         on_transition: Callable[[Transition], None],
         state: State = State.IDLE,
     ) -> None:
-        self.state = state
+        self.state = State(state)  # also accepts the text stored in runs.state
         self.on_transition = on_transition
 
     def allowed(self) -> list[Command]:

@@ -56,6 +56,15 @@ class AuditEntry:
     reason_required: bool = False
 
     def __post_init__(self) -> None:
+        # the hash is taken over the values as stored: types must survive the round trip
+        for name in ("user_id", "user_name", "action", "object_type", "object_id"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"audit {name} must be text")
+        for name in ("old_value", "new_value", "reason"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise TypeError(f"audit {name} must be text or None")
+        if self.run_id is not None and (type(self.run_id) is not int):
+            raise TypeError("audit run_id must be an integer or None")
         if self.reason_required and not (self.reason or "").strip():
             raise ReasonRequired(
                 f"{self.action} on {self.object_type} {self.object_id} needs a reason"
@@ -149,7 +158,7 @@ def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> Ve
                     False, count, after[0], f"entry #{after[0]} (verified earlier) removed"
                 )
             checkpoint_seen = True
-            if row[-1] != after[1]:
+            if row[-1] != after[1] or entry_hash(row[:-1]) != row[-1]:
                 return VerifyResult(
                     False, count, row[0], f"entry #{row[0]} altered since it was verified"
                 )

@@ -80,6 +80,9 @@ class SignatureService:
         ``then`` (what the signature makes happen, e.g. a status change) in the same
         transaction: a signature never exists without its effect, nor the effect
         without it."""
+        if session.must_change_password:
+            raise AuthError("change your password before signing")
+        session.check_inactivity()
         if not session.signed_once and username is None:
             raise AuthError("first signature of this session: enter your user name too")
         self.users.reauthenticate(session, password, username)

@@ -30,6 +30,7 @@ from app.store.security import (
 from app.store.writer import StoreWriter, WriterContext
 
 SYSTEM_ID, SYSTEM_NAME = "system", "CellDeck"
+_DUMMY_HASH = hash_password("no account has this password")
 
 
 class AuthError(Exception):
@@ -62,6 +63,7 @@ class Session:
         now = time.monotonic() if now is None else now
         if not self.locked and now - self.last_activity >= self.inactivity_s:
             self.locked = True
+            self.signed_once = False  # after a lock, signing needs the user name again
         return self.locked
 
 
@@ -178,6 +180,7 @@ class UserService:
         """Check the credentials; failed attempts count toward the lockout."""
         user = self._find(username)
         if user is None:
+            check_password(password, _DUMMY_HASH)  # as slow as a real check: no probing
             self.writer.record(
                 AuditEntry(
                     SYSTEM_ID,
@@ -278,8 +281,22 @@ class UserService:
                 session.locked = True
                 raise AuthError("too many failed attempts: the account is now locked")
             raise AuthError("password not recognised")
+        if user.id and self._failed_attempts(user.id):
+            self.writer.call(
+                lambda ctx: ctx.conn.execute(
+                    "UPDATE users SET failed_attempts = 0 WHERE id = ?", (user.id,)
+                )
+            )
         session.locked = False
         session.touch()
+
+    def _failed_attempts(self, user_id: int) -> int:
+        conn = self._read()
+        try:
+            row = conn.execute("SELECT failed_attempts FROM users WHERE id = ?", (user_id,))
+            return int(row.fetchone()[0])
+        finally:
+            conn.close()
 
     def logout(self, session: Session) -> None:
         self._audit_session(session, "logout", None)

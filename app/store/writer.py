@@ -168,6 +168,8 @@ class StoreWriter:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job, future in batch:
+                if not future.set_running_or_notify_cancel():
+                    continue  # cancelled by its caller before it ran: nothing to do
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job(context)
@@ -182,14 +184,17 @@ class StoreWriter:
                     conn.execute("RELEASE job")
                     results.append((future, True, value))
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:  # the commit itself failed: nothing of it is kept
+        except BaseException as exc:  # the commit (or the thread) failed: nothing is kept
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._failed_commits += 1
             self._fail(f"records database write failed: {exc}")
             error = StoreError(f"not recorded: {exc}")
             for _, future in batch:
-                future.set_exception(error)
+                if future.running():
+                    future.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
             return
         self._committed += sum(1 for _, ok, _ in results if ok)
         self._last_commit = time.monotonic()

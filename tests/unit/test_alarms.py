@@ -144,3 +144,28 @@ def test_deviation_and_rate_alarms_and_statistics():
 def test_every_alarm_needs_an_operator_response():
     with pytest.raises(ValueError, match="response"):
         AlarmDefinition("X", "temp", Kind.HIGH, 1.0, Priority.LOW, "")
+
+
+def test_a_bad_reading_neither_clears_nor_raises():
+    alarms, events = manager()
+    for second in range(15):
+        alarms.evaluate(float(second), {"temp": 39.0})
+    alarms.evaluate(15.0, {"temp": float("nan")})
+    assert states(events)[-1] is AlarmState.UNACKNOWLEDGED
+
+
+def test_an_unacknowledged_alarm_survives_a_suppressing_phase():
+    ph_low = AlarmDefinition(
+        "PH_LO", "ph", Kind.LOW, 6.9, Priority.MEDIUM, "Check CO2.", suppressed_in=("transfer",)
+    )
+    alarms, _events = manager(ph_low)
+    alarms.evaluate(0.0, {"ph": 6.5}, phase="culture")
+    alarms.evaluate(1.0, {"ph": 6.5}, phase="transfer")
+    assert alarms.active() == [("PH_LO", AlarmState.UNACKNOWLEDGED, Priority.MEDIUM)]
+
+
+def test_an_out_of_service_alarm_cannot_be_shelved_back_into_service():
+    alarms, _ = manager()
+    alarms.remove_from_service("TEMP_HI", "grace", "probe replaced", 0.0)
+    with pytest.raises(ValueError, match="cannot be shelved"):
+        alarms.shelve("TEMP_HI", "grace", "x", 60, 1.0)

@@ -74,3 +74,8 @@ def test_a_whole_batch_with_a_hold_by_interlock():
         State.COMPLETE,
     ]
     assert log[1].trigger is Trigger.INTERLOCK and log[1].reason == "door opened"
+
+
+def test_a_state_read_back_as_text_works():
+    sm = BatchStateMachine(lambda t: None, "Held")
+    assert sm.state is State.HELD and Command.RESTART in sm.allowed()

@@ -157,3 +157,30 @@ def test_a_phase_needing_a_bag_the_kit_lacks_is_refused():
         load_recipe(text, "broken.toml")
     problem = next(p for p in info.value.problems if p.field == "steps[5]")
     assert "needs the media bag" in problem.message and problem.line > 0
+
+
+@pytest.mark.parametrize(
+    "old, new, field, words",
+    [
+        ("data_low = 0.0", "data_low = nan", "steps[4].data_low", "finite"),
+        ("data_low = 0.0", "data_low = 500.0", "steps[4].data_low", "above data_high"),
+        ("data_low = 0.0", "data_low = " + "9" * 400, "steps[4].data_low", "finite"),
+        ("max = 100", "max = " + "9" * 400, "parameters.load_volume.max", "finite"),
+    ],
+)
+def test_numbers_must_be_finite_and_ordered(old, new, field, words):
+    with pytest.raises(RecipeError) as info:
+        load_recipe(GOOD.replace(old, new, 1), "broken.toml")
+    assert any(p.field == field and words in p.message for p in info.value.problems), str(
+        info.value
+    )
+
+
+def test_hold_until_needs_a_known_channel():
+    text = GOOD.replace(
+        'phase = "wait"\nduration = "5 min"',
+        'phase = "hold_until"\nchannel = "tempp"\ncondition = "above"\n'
+        'value = 36.5\ntimeout = "1 h"',
+    )
+    with pytest.raises(RecipeError, match="unknown channel 'tempp'"):
+        load_recipe(text, "broken.toml")

@@ -105,3 +105,24 @@ def test_newer_file_is_refused_with_a_clear_message(tmp_path):
     conn.close()
     with pytest.raises(SchemaError, match="newer CellDeck"):
         open_database(tmp_path)
+
+
+def test_a_cancelled_job_does_not_run_and_does_not_kill_the_writer(tmp_path):
+    import threading
+
+    path = open_database(tmp_path)
+    writer = StoreWriter(path, "WS").start()
+    gate = threading.Event()
+    blocker = writer.submit(lambda ctx: gate.wait(5))
+    cancelled = writer.submit(lambda ctx: ctx.audit.append(entry("never")))
+    assert cancelled.cancel()
+    gate.set()
+    blocker.result(5)
+    assert writer.record(entry("after")) == 1  # the cancelled entry never took a place
+    assert writer.health().alive
+    writer.close()
+
+
+def test_audit_values_must_keep_their_type():
+    with pytest.raises(TypeError):
+        AuditEntry("u1", "Ada", "a", "b", "c", run_id=7.0)
