@@ -48,7 +48,6 @@ class _Waiting:
     started_s: float  # process time the wait began
     elapsed_s: float = 0.0  # running time spent in it (holds do not count)
     baseline: float = 0.0  # pump volume counter when a pump wait began
-    done_event: bool = False
 
 
 class BatchEngine:
@@ -153,10 +152,6 @@ class BatchEngine:
         if event.code == "INTERLOCK" and event.data.get("state") == "ON":
             name = event.data.get("name", "?")
             self.hold(Trigger.INTERLOCK, "instrument", f"interlock {name}")
-        elif event.code == "PUMP_DONE" and self._waiting is not None:
-            wait = self._waiting.wait
-            if isinstance(wait, PumpDone) and event.data.get("pump") == str(wait.pump):
-                self._waiting.done_event = True
         elif event.code == "BOOT":
             self._last_t = None  # the instrument clock restarted
             self.hold(Trigger.SYSTEM, "instrument", "firmware restarted")
@@ -219,7 +214,9 @@ class BatchEngine:
             done = waiting.elapsed_s >= wait.seconds
         elif isinstance(wait, PumpDone):
             moved = self.latest(f"p{wait.pump}_vol") - waiting.baseline
-            done = waiting.done_event or moved >= wait.volume - 0.01
+            # the pump's own volume counter, not PUMP_DONE events: an event of the
+            # previous command can arrive after the next one was sent
+            done = moved >= wait.volume - 0.01
         elif isinstance(wait, Until):
             value = self.latest(wait.channel)
             done = value > wait.value if wait.above else value < wait.value
@@ -248,7 +245,7 @@ class BatchEngine:
         if isinstance(wait, PumpDone):
             moved = self.latest(f"p{wait.pump}_vol") - waiting.baseline
             remaining = wait.volume - moved
-            if remaining > 0.01 and not waiting.done_event:
+            if remaining > 0.01:
                 for valve in wait.valves:
                     self._try(SetValve(valve, True))
                 before = self.latest(f"p{wait.pump}_vol")
