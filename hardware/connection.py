@@ -26,6 +26,7 @@ LOST_AFTER_S = 3.0
 STALE_MS = 5000  # telemetry this far behind the instrument's clock is not live
 HOLE_MS = 1500  # live samples further apart than this: fill in from history (1 Hz)
 MAX_HOLES = 100
+MAX_GUESSED_HOLE_MS = 120_000
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,21 @@ class Connection:
         self._emit_samples(samples)
         self._report_gaps(history)
 
+    def _watch_for_hole(self, gap_ms: int) -> None:
+        """A live frame lost on the wire shows as a gap well beyond the spacing the
+        telemetry rate and the instrument's clock rate give. Only a stream at least as
+        fine as the 1 Hz history is filled from it (a simulator run thousands of times
+        faster sends frames hours of process time apart: nothing to fill at the same
+        resolution); until the clock rate is known, only short gaps count."""
+        if self.telemetry_hz <= 0:
+            return
+        expected = 1000.0 / self.telemetry_hz * self.clock.rate
+        if not self.clock.known and gap_ms > MAX_GUESSED_HOLE_MS:
+            return  # clock rate not learnt yet: a long gap may just be a fast simulator
+        lost = expected <= 1000 and gap_ms > max(HOLE_MS, 1.5 * expected)
+        if lost and len(self._holes) < MAX_HOLES:
+            self._holes.append((self._last_t + 1, self._last_t + gap_ms - 1))
+
     def _fill_holes(self) -> None:
         """Read back from the instrument's history what live telemetry lost on the wire
         (frames dropped for a bad CRC); delivered late, marked back-filled."""
@@ -336,13 +352,8 @@ class Connection:
                 if sample.t_ms < self._last_t - STALE_MS and not sample.backfilled:
                     self._reattach = True  # instrument clock went back: it was reset
                 continue
-            if (
-                not sample.backfilled
-                and self._last_t is not None
-                and sample.t_ms - self._last_t > HOLE_MS
-                and len(self._holes) < MAX_HOLES
-            ):
-                self._holes.append((self._last_t + 1, sample.t_ms - 1))
+            if not sample.backfilled and self._last_t is not None:
+                self._watch_for_hole(sample.t_ms - self._last_t)
             fresh.append(sample)
             self._last_t = sample.t_ms
         if fresh:
@@ -358,6 +369,7 @@ class ClockRate:
 
     def __init__(self) -> None:
         self.rate = 1.0
+        self.known = False  # True once two seconds of live telemetry have set the rate
         self._first: tuple[int, float] | None = None
 
     def reset(self) -> None:
@@ -371,6 +383,7 @@ class ClockRate:
         if wall - wall0 >= self.MIN_SPAN_S:
             rate = (t_ms - t0) / 1000.0 / (wall - wall0)
             self.rate = 1.0 if abs(rate - 1.0) < 0.02 else max(rate, 1e-3)
+            self.known = True
 
 
 class EventSequence:

@@ -61,3 +61,31 @@ def test_unapproved_recipe_does_not_run_without_auto_confirm(tmp_path):
         timeout=60,
     )
     assert result.returncode == 1 and "only an approved version may run" in result.stderr
+
+
+def test_car_t_10_day_recipe_completes_headless_in_minutes(tmp_path):
+    import time
+
+    start = time.monotonic()
+    result = celldeck(
+        "run",
+        str(RECIPES / "cart_10day.toml"),
+        "--batch",
+        "CART-TEST",
+        "--simulator",
+        "--speed",
+        "20000",
+        "--auto-confirm",
+        "--timeout",
+        "280",
+        "--data-dir",
+        str(tmp_path),
+        timeout=300,
+    )
+    wall = time.monotonic() - start
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "final state: Complete" in result.stdout and wall < 300
+    assert "target dose reached" in result.stdout  # 2e9 cells grown before harvest
+    product = float(result.stdout.split("product bag ")[1].split(" g")[0])
+    assert 140.0 <= product <= 155.0  # 100 mL harvest + 50 mL formulation buffer
+    assert verify_database(tmp_path / "celldeck.db")[0].ok
