@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
     def on_telemetry(self, batch: TelemetryBatch) -> None:
         self.samples_seen += len(batch)
         self.channels.show_values(batch.values[-1])
-        self.trends.add_batch(batch.t_ms, batch.values)
+        self.trends.add_batch(batch.boot, batch.t_ms, batch.values)
 
     def on_link_state(self, state: str, detail: str) -> None:
         log.info("link %s: %s", state, detail)

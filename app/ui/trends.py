@@ -2,8 +2,8 @@
 
 Samples go into bounded numpy ring buffers as batches arrive; the plots redraw on a
 timer (never per sample), with clip-to-view and peak downsampling, as in pyqtgraph's
-scrollingPlots example. The x axis is process time in minutes, kept continuous across
-a firmware reset (whose clock restarts at zero).
+scrollingPlots example. The x axis is process time in minutes, continuous across a
+firmware reset (whose clock restarts at zero), by the same RunClock the historian uses.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from app.store.historian import RunClock
 from app.ui import theme
 from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
 
@@ -31,24 +32,22 @@ class TrendBuffer:
         self.x = np.zeros(capacity)
         self.y = np.zeros((capacity, len(channels)))
         self.count = 0  # total ever written
-        self._offset_ms = 0.0
-        self._last_t = 0
+        self.clock = RunClock()
+        self._newest = -(2**62)
 
-    def continuous_minutes(self, t_ms: np.ndarray) -> np.ndarray:
-        """Instrument times as minutes on one axis: where the clock restarts (a firmware
-        reset), the new boot continues from the last time seen."""
-        t = t_ms.astype(np.float64)
-        previous = np.concatenate(([float(self._last_t)], t[:-1]))
-        jumps = np.where(t < previous, previous, 0.0)
-        offsets = self._offset_ms + np.cumsum(jumps)
-        if len(t):
-            self._offset_ms = float(offsets[-1])
-            self._last_t = int(t[-1])
-        return (t + offsets) / 60000.0
-
-    def append(self, t_ms: np.ndarray, values: np.ndarray) -> None:
-        x = self.continuous_minutes(t_ms)
-        y = values[:, self.columns]
+    def append(self, boot: np.ndarray, t_ms: np.ndarray, values: np.ndarray) -> None:
+        """Add a batch. Process time comes from the historian's RunClock (continuous
+        across firmware resets); samples older than the newest drawn (history read
+        back into a hole) are left to the historian: a live trend only moves forward."""
+        run_ms = self.clock.convert(np.asarray(boot), np.asarray(t_ms, dtype=np.int64))
+        newer = run_ms > self._newest
+        if not newer.any():
+            return
+        run_ms, values = run_ms[newer], values[newer]
+        order = np.argsort(run_ms, kind="stable")
+        x = run_ms[order] / 60000.0
+        y = values[order][:, self.columns]
+        self._newest = int(run_ms.max())
         n = len(x)
         if n >= self.capacity:
             x, y, n = x[-self.capacity :], y[-self.capacity :], self.capacity
@@ -109,8 +108,8 @@ class TrendPanel(QWidget):
         self._timer.timeout.connect(self.redraw)
         self._timer.start(REDRAW_MS)
 
-    def add_batch(self, t_ms: np.ndarray, values: np.ndarray) -> None:
-        self.buffer.append(t_ms, values)
+    def add_batch(self, boot: np.ndarray, t_ms: np.ndarray, values: np.ndarray) -> None:
+        self.buffer.append(boot, t_ms, values)
         self._dirty = True
 
     def redraw(self) -> None:
