@@ -12,17 +12,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt
+from app.batch.journal import JournalMismatch
 from app.batch.recipe import Recipe, RecipeError, load_recipe_file
-from app.batch.run_record import StoreRunRecord
+from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
 from app.batch.states import State
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
+from app.store.db import connect
 from app.store.recipes import RecipeLibrary
 from app.store.recorder import TelemetryRecorder
 from app.store.signatures import Meaning
@@ -34,23 +39,35 @@ from hardware.simulator.launcher import SimulatorProcess
 
 AUTOMATION = ("automation", "Automation (headless runner)")
 VERIFIER = ("automation-verifier", "Automation verifier (headless runner)")
+SHOWN_EVENTS = ("WATCHDOG", "BOOT", "INTERLOCK", "SAFE", "HISTORY_GAP", "EVENT_GAP")
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", parents=parents, help="run a recipe headless on the simulator")
-    run.add_argument("recipe", help="recipe file (TOML)")
-    run.add_argument("--batch", required=True, help="batch ID")
-    run.add_argument(
+    run.add_argument("recipe", nargs="?", help="recipe file (TOML); not with --resume")
+    run.add_argument("--batch", default="", help="batch ID (a new run needs one)")
+    target = run.add_mutually_exclusive_group(required=True)
+    target.add_argument(
         "--simulator",
         action="store_true",
-        required=True,
-        help="on the built-in simulated instrument (the only target for now)",
+        help="start the built-in simulated instrument for this run",
+    )
+    target.add_argument(
+        "--port",
+        dest="instrument_port",
+        metavar="URL",
+        help="an instrument already running (pty path, COM3, socket://host:port)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="take up the unfinished run in the data folder (after the console died)",
     )
     run.add_argument("--speed", type=float, default=1.0, help="simulator speed factor")
     run.add_argument(
         "--auto-confirm",
         action="store_true",
-        help="approve, answer and sign as the automation identity (audited)",
+        help="approve, answer, sign and restart as the automation identity (audited)",
     )
     run.add_argument("--sim-fault", action="append", default=[], metavar="NAME[=VALUE]")
     run.add_argument("--timeout", type=float, default=1800.0, help="give up after S seconds")
@@ -63,18 +80,29 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     )
 
 
+@dataclass
+class RunPlan:
+    """The run to drive: a new one, or an unfinished one taken up again."""
+
+    recipe: Recipe
+    version_id: int
+    overrides: dict[str, float]
+    batch: str
+    resume: UnfinishedRun | None = None
+
+
 class HeadlessRun:
     """One run: records, simulator, connection, engine, and the loop between them."""
 
-    def __init__(self, args: argparse.Namespace, recipe: Recipe, records: Records) -> None:
+    def __init__(self, args: argparse.Namespace, records: Records) -> None:
         self.args = args
-        self.recipe = recipe
         self.records = records
         self.engine: BatchEngine | None = None
         self.identity: Identity | None = None
         self.link = LinkState.DISCONNECTED
         self.recorder = TelemetryRecorder(records.writer)
         self.samples_seen = 0
+        self.batch = ""
 
     # ConnectionListener -------------------------------------------------------------
     def on_state(self, state: LinkState, detail: str) -> None:
@@ -89,7 +117,7 @@ class HeadlessRun:
         self.samples_seen += len(samples)
         if self.engine is not None:
             for sample in samples:
-                self.engine.on_sample(sample.t_ms, sample.values)
+                self.engine.on_sample(sample.boot, sample.t_ms, sample.values)
         self.recorder.add(
             np.fromiter((s.boot for s in samples), np.int32, len(samples)),
             np.fromiter((s.t_ms for s in samples), np.int64, len(samples)),
@@ -98,58 +126,171 @@ class HeadlessRun:
         )
 
     def on_events(self, events: list[Event]) -> None:
+        for event in events:
+            if event.code in SHOWN_EVENTS:
+                print(
+                    f"  instrument event at {event.t_ms / 1000:.0f} s: {event.code} "
+                    + " ".join(f"{k}={v}" for k, v in event.data.items()),
+                    flush=True,
+                )
         if self.engine is not None:
             for event in events:
                 self.engine.on_event(event)
 
     # the run ---------------------------------------------------------------------------
-    def execute(self) -> int:
-        args, recipe, records = self.args, self.recipe, self.records
-        session, password = records.users.automation_session(*AUTOMATION)
+    def plan(self, session: Session, password: str) -> RunPlan:
+        args, records = self.args, self.records
         library = RecipeLibrary(records.users, records.signatures, records.path)
+        if args.resume:
+            return self._plan_resume(library)
+        if not args.recipe:
+            raise ValueError("name the recipe file to run (or use --resume)")
+        recipe = load_recipe_file(args.recipe)
         version = library.import_recipe(recipe, str(session.user_id), session.full_name)
         if version.status == "draft" and args.auto_confirm:
             library.approve(session, password, version.id, username=session.username)
         runnable = library.runnable(version.id)  # refuses an unapproved version
-        overrides = _overrides(runnable, args.parameter)
-        arguments = runnable.resolve(overrides)
-        sim_args = ["--speed", str(args.speed), "--kit", f"{recipe.kit.name}-SIM-0001"]
-        for fault in args.sim_fault:
-            sim_args += ["--fault", fault]
-        with SimulatorProcess(sim_args) as simulator:
-            connection = Connection(simulator.url, self, telemetry_hz=20.0)
+        return RunPlan(runnable, version.id, _overrides(runnable, args.parameter), args.batch)
+
+    def _plan_resume(self, library: RecipeLibrary) -> RunPlan:
+        with closing(connect(self.records.path, readonly=True)) as conn:
+            waiting = unfinished_runs(conn)
+            if self.args.batch:
+                waiting = [w for w in waiting if w[1] == self.args.batch]
+            if not waiting:
+                raise ValueError("no unfinished run to resume in this data folder")
+            if len(waiting) > 1:
+                listed = ", ".join(
+                    f"{run_id} (batch {batch}, {state})" for run_id, batch, state in waiting
+                )
+                raise ValueError(f"more than one unfinished run: {listed}; name one with --batch")
+            unfinished = load_unfinished(conn, waiting[0][0])
+        runnable = library.runnable(unfinished.recipe_id)
+        if runnable.content_hash != unfinished.recipe_hash:
+            raise ValueError(
+                f"run {unfinished.run_id}: its recipe version no longer matches its hash"
+            )
+        return RunPlan(
+            runnable, unfinished.recipe_id, unfinished.parameters, unfinished.batch_id, unfinished
+        )
+
+    def execute(self) -> int:
+        args, records = self.args, self.records
+        session, password = records.users.automation_session(*AUTOMATION)
+        plan = self.plan(session, password)
+        self.batch = plan.batch
+        arguments = plan.recipe.resolve(plan.overrides)
+        resume = plan.resume
+        resume_from = None
+        if resume and resume.last_sample:
+            resume_from = resume.last_sample[:2]
+        with self._instrument(plan.recipe) as (url, simulator):
+            connection = Connection(url, self, telemetry_hz=20.0, resume_from=resume_from)
             connection.start()
             deadline = time.monotonic() + args.timeout
+            record = StoreRunRecord(
+                records.writer,
+                str(session.user_id),
+                session.full_name,
+                run_id=resume.run_id if resume else None,
+                on_line=lambda line: print(f"  {line}", flush=True),
+            )
+            if resume:
+                run_id = resume.run_id
+                self.engine = self._recovered_engine(plan, arguments, connection, record)
+                print(
+                    f"resuming run {run_id} (batch {plan.batch}) at step "
+                    f"{self.engine.current_step}, state {resume.state}",
+                    flush=True,
+                )
+                self.recorder.start_run(run_id)
             self._until(connection, lambda: self.link is LinkState.CONNECTED, deadline)
             self._until(connection, lambda: self.samples_seen > 0, deadline)
-            problems = self._prestart_checks(connection)
+            problems = self._prestart_checks(plan)
             if problems:
                 for problem in problems:
                     print(f"pre-start check failed: {problem}", file=sys.stderr)
                 return 1
-            record = StoreRunRecord(records.writer, str(session.user_id), session.full_name)
-            identity = self.identity
-            run_id = record.create(
-                args.batch,
-                version.id,
-                runnable.content_hash,
-                identity.serial,
-                identity.firmware,
-                identity.kit,
-            )
-            self.recorder.start_run(run_id)
-            self.engine = BatchEngine(runnable, arguments, connection.execute, record)
-            self.engine.start(session.full_name)
+            if resume:
+                self.engine.recovered(f"{session.full_name} (automated)")
+            else:
+                run_id = self._start_new(plan, arguments, connection, record, session)
             try:
                 self._drive(connection, session, password, run_id, deadline)
             except Exception:
-                print(f"simulator said: {simulator.stderr_text()[-2000:]}", file=sys.stderr)
+                if simulator is not None:
+                    print(f"simulator said: {simulator.stderr_text()[-2000:]}", file=sys.stderr)
                 raise
-            self.recorder.stop_run()
-            self._summary(run_id, record, connection)
+            stored = self.recorder.stop_run()
+            if stored is not None:
+                stored.exception(30.0)  # the last samples on disk before the summary
+            self._summary(plan, run_id, connection)
             connection.close()
         self.recorder.close()
         return 0 if self.engine.state is State.COMPLETE else 1
+
+    @contextmanager
+    def _instrument(self, recipe: Recipe) -> Iterator[tuple[str, SimulatorProcess | None]]:
+        if self.args.instrument_port:
+            yield self.args.instrument_port, None
+            return
+        sim_args = ["--speed", str(self.args.speed), "--kit", f"{recipe.kit.name}-SIM-0001"]
+        for fault in self.args.sim_fault:
+            sim_args += ["--fault", fault]
+        with SimulatorProcess(sim_args) as simulator:
+            yield simulator.url, simulator
+
+    def _start_new(
+        self,
+        plan: RunPlan,
+        arguments: list[dict],
+        connection: Connection,
+        record: StoreRunRecord,
+        session: Session,
+    ) -> int:
+        identity = self.identity
+        assert identity is not None
+        run_id = record.create(
+            plan.batch,
+            plan.version_id,
+            plan.recipe.content_hash,
+            identity.serial,
+            identity.firmware,
+            identity.kit,
+            plan.overrides,
+        )
+        print(
+            f"run {run_id}  batch {plan.batch}  recipe {plan.recipe.name} "
+            f"v{plan.recipe.version}  sha256 {plan.recipe.content_hash[:16]}",
+            flush=True,
+        )
+        self.recorder.start_run(run_id)
+        self.engine = BatchEngine(plan.recipe, arguments, connection.execute, record)
+        self.engine.start(session.full_name)
+        return run_id
+
+    def _recovered_engine(
+        self, plan: RunPlan, arguments: list[dict], connection: Connection, record: StoreRunRecord
+    ) -> BatchEngine:
+        resume = plan.resume
+        assert resume is not None
+        values, clock = {}, None
+        if resume.last_sample:
+            boot, t_ms, values = resume.last_sample
+            clock = (boot, t_ms)
+        try:
+            return BatchEngine.recover(
+                plan.recipe,
+                arguments,
+                connection.execute,
+                record,
+                resume.journal,
+                State(resume.state),
+                values,
+                clock,
+            )
+        except JournalMismatch as exc:
+            raise ValueError(f"run {resume.run_id} cannot be resumed: {exc}") from exc
 
     @staticmethod
     def _until(connection: Connection, done, deadline: float) -> None:
@@ -160,14 +301,21 @@ class HeadlessRun:
             if pause:
                 time.sleep(pause)  # a plain loop standing in for the hardware thread
 
-    def _prestart_checks(self, connection: Connection) -> list[str]:
+    def _prestart_checks(self, plan: RunPlan) -> list[str]:
         problems = []
         identity = self.identity
         if identity is None:
             problems.append("instrument not identified")
-        elif not identity.kit.startswith(self.recipe.kit.name):
-            problems.append(f"kit {identity.kit} is not of type {self.recipe.kit.name}")
-        if not self.args.batch.strip():
+        elif plan.resume:  # the run goes on only on its own instrument and kit
+            if identity.serial != plan.resume.instrument_serial:
+                problems.append(
+                    f"instrument {identity.serial} is not the run's {plan.resume.instrument_serial}"
+                )
+            if identity.kit != plan.resume.kit_id:
+                problems.append(f"kit {identity.kit} is not the run's {plan.resume.kit_id}")
+        elif not identity.kit.startswith(plan.recipe.kit.name):
+            problems.append(f"kit {identity.kit} is not of type {plan.recipe.kit.name}")
+        if not plan.batch.strip():
             problems.append("no batch ID")
         return problems
 
@@ -195,7 +343,7 @@ class HeadlessRun:
         who = f"{session.full_name} (automated)"
         if prompt.response == "signature":
             record_id = f"{run_id}/step/{engine.current_step}"
-            content = f"{prompt.message}\nrun {run_id} batch {self.args.batch}"
+            content = f"{prompt.message}\nrun {run_id} batch {self.batch}"
             self.records.signatures.sign(
                 session,
                 password,
@@ -232,16 +380,11 @@ class HeadlessRun:
         ):
             engine.restart(f"{session.full_name} (automated)", f"cleared: {engine.held_reason}")
 
-    def _summary(self, run_id: int, record: StoreRunRecord, connection: Connection) -> None:
+    def _summary(self, plan: RunPlan, run_id: int, connection: Connection) -> None:
         engine = self.engine
         values = engine.values
         cells = values.get("vcd", 0.0) * 1e6 * values.get("w_chamber", 0.0)
-        print(
-            f"run {run_id}  batch {self.args.batch}  recipe {self.recipe.name} "
-            f"v{self.recipe.version}  sha256 {self.recipe.content_hash[:16]}"
-        )
-        for line in record.lines:
-            print(f"  {line}")
+        print(f"run {run_id}  batch {plan.batch}  recipe {plan.recipe.name} v{plan.recipe.version}")
         print(f"final state: {engine.state.value}   process time {engine.process_s / 86400:.2f} d")
         print(
             f"product bag {values.get('w_product', 0):.1f} g   chamber "
@@ -278,16 +421,22 @@ def _overrides(recipe: Recipe, texts: list[str]) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        recipe = load_recipe_file(args.recipe)
-    except RecipeError as exc:
-        print(f"recipe refused:\n{exc}", file=sys.stderr)
+    if args.resume and args.recipe:
+        print(
+            "--resume takes up the run's own recipe version: name no recipe file", file=sys.stderr
+        )
         return 2
+    if args.recipe:
+        try:
+            load_recipe_file(args.recipe)  # refused before anything is opened
+        except RecipeError as exc:
+            print(f"recipe refused:\n{exc}", file=sys.stderr)
+            return 2
     data_dir = prepare_data_dir(resolve_data_dir(args.data_dir))
     records = Records.open(Path(data_dir))
     try:
-        return HeadlessRun(args, recipe, records).execute()
-    except (ValueError, PermissionError, TimeoutError) as exc:
+        return HeadlessRun(args, records).execute()
+    except (ValueError, PermissionError, TimeoutError, RecipeError) as exc:
         print(f"run not completed: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -111,6 +111,8 @@ class Connection:
         self._next_heartbeat = 0.0
         self._reattach = False
         self._holes: list[tuple[int, int]] = []  # stretches live telemetry lost on the wire
+        self._resuming = resume_from is not None
+        self._events_after = resume_from  # events at or before this are already on record
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -219,6 +221,9 @@ class Connection:
         self._drop_stale_telemetry(identity)
         self._boot = identity.boot
         self.identity = identity
+        if self._resuming and not restarted and start is not None:
+            self.events.resume_after_restart()  # the console's own restart: read them back
+        self._resuming = False
         self.events.attach(identity.events, restarted, first=start is None and not restarted)
         self.listener.on_identity(identity)
         if start is not None and start <= identity.t_ms:
@@ -334,7 +339,7 @@ class Connection:
             if event.code == "BOOT" and event.data.get("boot") != str(self._boot):
                 self._reattach = True  # firmware restarted under us: attach afresh
                 self.events.new_boot()
-            if self.events.accept(event):
+            if self.events.accept(event) and not self._already_recorded(event):
                 fresh_events.append(event)
         if fresh_events:
             self.listener.on_events(fresh_events)
@@ -344,6 +349,17 @@ class Connection:
             self._emit_samples(
                 [Sample(r.t_ms, r.values, r.received, boot, False) for r in received]
             )
+
+    def _already_recorded(self, event: Event) -> bool:
+        """After a console restart, events read back from before the newest recorded
+        sample were seen by the console that died."""
+        after = self._events_after
+        if after is None:
+            return False
+        if self._boot != after[0]:
+            self._events_after = None  # a new boot: all of its events are new
+            return False
+        return event.t_ms <= after[1]
 
     def _emit_samples(self, samples: list[Sample]) -> None:
         fresh = []
@@ -429,6 +445,11 @@ class EventSequence:
         if self.ahead and self.next_n not in self._asked:
             self._replay = (self.next_n, min(self.ahead) - 1)
         return True
+
+    def resume_after_restart(self) -> None:
+        """A console restarted mid-run: every event of this boot is read back (the
+        connection keeps those after its newest recorded sample)."""
+        self.next_n, self.ahead, self._asked = 1, set(), set()
 
     def replay_wanted(self) -> bool:
         return self._replay is not None

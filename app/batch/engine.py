@@ -6,6 +6,10 @@ yields what it waits for; the engine checks the wait against every sample, answe
 prompts, and on an interlock or a lost link holds the batch: pumps and rotor stop,
 temperature and gas go on. Restarting sends again what the interrupted wait needs (for
 a pump, only the volume it has still to move).
+
+Everything a phase reads and sends goes through its step journal (app/batch/journal.py)
+first, so that ``BatchEngine.recover`` can bring a run back after the console died:
+same step, same wait, progress taken from the instrument, nothing sent twice.
 """
 
 from __future__ import annotations
@@ -23,30 +27,37 @@ from app.batch.executors import (
     Until,
     Wait,
 )
+from app.batch.journal import JournalEntry, JournalMismatch, PhaseJournal, where_the_run_stands
 from app.batch.phases import PHASES
 from app.batch.recipe import Recipe
 from app.batch.states import BatchStateMachine, Command, State, Transition, Trigger
 from hardware.commands import ClearSafeState, InstrumentCommand, RunPump, SetRotor, SetValve
-from hardware.protocol import CHANNEL_INDEX, Event
+from hardware.driver import InstrumentError
+from hardware.link import LinkError
+from hardware.protocol import CHANNEL_INDEX, STATES, Event, FirmwareState
 
 assert set(EXECUTORS) == set(PHASES), "every phase needs an executor"
 
+SAFE_STATE = float(STATES.index(FirmwareState.SAFE))
+
 
 class RunRecord(Protocol):
-    """Where the engine writes what happens (audit trail and run record)."""
+    """Where the engine writes what happens (audit trail, run record, step journal);
+    each call returns once its record is durable."""
 
     def transition(self, transition: Transition) -> None: ...
     def step_started(self, number: int, name: str, process_s: float) -> None: ...
     def step_finished(self, number: int, name: str, process_s: float) -> None: ...
     def note(self, number: int, text: str) -> None: ...
     def answered(self, number: int, prompt: Prompt, answer: Any, user: str) -> None: ...
+    def journal(self, step: int, kind: str, data: dict[str, Any]) -> None: ...
 
 
 @dataclass
 class _Waiting:
     wait: Wait
-    started_s: float  # process time the wait began
-    elapsed_s: float = 0.0  # running time spent in it (holds do not count)
+    started_process_s: float
+    elapsed_s: float = 0.0  # instrument time spent waiting while Running
     baseline: float = 0.0  # pump volume counter when a pump wait began
 
 
@@ -67,12 +78,43 @@ class BatchEngine:
         self.step_index = first_step - 1
         self.values: dict[str, float] = {}
         self.process_s = 0.0
-        self._last_t: int | None = None
+        self.clock: tuple[int, int] | None = None  # (boot, t_ms) of the newest sample
         self._phase = None
+        self._journal: PhaseJournal | None = None
         self._waiting: _Waiting | None = None
         self.held_reason = ""
         self._in_phase = False
         self._deferred: list[Event] = []
+        self._recovering = False
+        self._restore: list[InstrumentCommand] = []  # sent again at restart
+        self._hold_wanted = ""  # a phase command failed: hold once the phase waits
+
+    @classmethod
+    def recover(
+        cls,
+        recipe: Recipe,
+        arguments: list[dict[str, Any]],
+        send: Callable[[InstrumentCommand], str],
+        record: RunRecord,
+        journal: list[JournalEntry],
+        state: State,
+        values: dict[str, float],
+        clock: tuple[int, int] | None,
+    ) -> BatchEngine:
+        """An engine for a run whose console died: at the step its journal names, the
+        phase replayed to the wait it was in, with that wait's last checkpoint. It takes
+        samples (the back-fill of the outage first) but acts on nothing until
+        ``recovered`` has held the run for an operator to restart.
+        Raises JournalMismatch when the journal and the recipe disagree."""
+        stand = where_the_run_stands(journal)
+        engine = cls(recipe, arguments, send, record, first_step=stand.step)
+        engine.machine = BatchStateMachine(record.transition, state)
+        engine.values, engine.clock = dict(values), clock
+        engine.process_s = stand.process_s
+        engine._recovering = True
+        if stand.started and stand.step <= len(recipe.steps):
+            engine._replay_step(stand.replay, stand.progress)
+        return engine
 
     # ------------------------------------------------------------------ state
     @property
@@ -108,13 +150,21 @@ class BatchEngine:
         self.machine.command(Command.HOLD, trigger, actor, reason)
         self.held_reason = reason
         self._make_safe()
+        self._checkpoint(running=False)
         self.machine.complete(actor, "pumps and rotor stopped; temperature and gas on")
 
     def restart(self, actor: str, reason: str) -> None:
+        if self._recovering:
+            raise ValueError("the run is still being recovered: wait for the instrument")
         self.machine.command(Command.RESTART, Trigger.OPERATOR, actor, reason)
         self._resume_wait()
         self.machine.complete(actor)
         self.held_reason = ""
+        self._checkpoint(running=True)
+        if self._phase is None and not self.finished:
+            self._next_step()  # recovered between two steps
+        else:
+            self._check_wait()
 
     def abort(self, actor: str, reason: str) -> None:
         self.machine.command(Command.ABORT, Trigger.OPERATOR, actor, reason)
@@ -132,20 +182,53 @@ class BatchEngine:
         self.record.answered(self.current_step, prompt, value, user)
         self._advance(value)
 
+    def recovered(self, actor: str) -> None:
+        """The instrument is attached again and the outage back-filled: hold the run
+        (if it is not held already) until an operator restarts it."""
+        self._recovering = False
+        reason = f"console restarted during step {self.current_step}; run recovered"
+        if self.state is State.HOLDING:
+            self._make_safe()
+            self.machine.complete(actor, "pumps and rotor stopped; temperature and gas on")
+            self.held_reason = reason
+        elif self.state is State.HELD:
+            self._make_safe()
+            self.held_reason = self.held_reason or reason
+            self.record.note(self.current_step, reason)
+        else:
+            self.hold(Trigger.SYSTEM, actor, reason)
+
     # ------------------------------------------------------------------ inputs
-    def on_sample(self, t_ms: int, values: tuple[float, ...] | list[float]) -> None:
-        """Feed one telemetry sample (instrument time, channel values in protocol order)."""
-        if self._last_t is not None and t_ms > self._last_t:
-            dt = (t_ms - self._last_t) / 1000.0
+    def on_sample(self, boot: int, t_ms: int, values: tuple[float, ...] | list[float]) -> None:
+        """Feed one telemetry sample (instrument boot and time, channel values in
+        protocol order). Only newer samples count: a late back-filled one changes nothing."""
+        last = self.clock
+        if last is not None and (boot, t_ms) <= last:
+            return
+        fresh = {name: float(values[i]) for name, i in CHANNEL_INDEX.items()}
+        if last is not None and boot == last[0]:
+            dt = (t_ms - last[1]) / 1000.0
             self.process_s += dt
-            if self.state is State.RUNNING and self._waiting is not None:
-                self._waiting.elapsed_s += dt
-        self._last_t = t_ms
-        self.values = {name: float(values[i]) for name, i in CHANNEL_INDEX.items()}
-        if self.state is State.RUNNING:
+            waiting = self._waiting
+            if self.state is State.RUNNING and waiting and fresh.get("state") != SAFE_STATE:
+                waiting.elapsed_s += dt
+        elif last is not None:
+            self._carry_pump_counter(fresh)
+        self.clock, self.values = (boot, t_ms), fresh
+        if self.state is State.RUNNING and not self._recovering:
             self._check_wait()
 
+    def _carry_pump_counter(self, fresh: dict[str, float]) -> None:
+        """The firmware restarted: its pump counters start again at 0. Move the pump
+        wait's baseline so that the volume moved before the restart still counts."""
+        waiting = self._waiting
+        if waiting and isinstance(waiting.wait, PumpDone):
+            counter = f"p{waiting.wait.pump}_vol"
+            waiting.baseline -= self.values.get(counter, 0.0) - fresh.get(counter, 0.0)
+
     def on_event(self, event: Event) -> None:
+        if self._recovering:
+            return  # what happened meanwhile: the run is held at recovery in any case
         if self._in_phase:
             self._deferred.append(event)
             return
@@ -153,44 +236,106 @@ class BatchEngine:
             name = event.data.get("name", "?")
             self.hold(Trigger.INTERLOCK, "instrument", f"interlock {name}")
         elif event.code == "BOOT":
-            self._last_t = None  # the instrument clock restarted
             self.hold(Trigger.SYSTEM, "instrument", "firmware restarted")
 
     def link_lost(self, detail: str) -> None:
-        self._last_t = None
         if self.state is State.RUNNING:
             self.machine.command(Command.HOLD, Trigger.SYSTEM, "console", f"link lost: {detail}")
             self.held_reason = f"link lost: {detail}"
+            self._checkpoint(running=False)
             self.machine.complete("console", "the instrument keeps temperature and gas")
 
     # ------------------------------------------------------------------ stepping
+    def _context(self, number: int, journal: PhaseJournal) -> PhaseContext:
+        def note(text: str) -> None:
+            if not journal.replaying:
+                self.record.note(number, text)
+
+        return PhaseContext(self._phase_send(journal), journal.read, self.recipe.kit, note)
+
+    def _phase_send(self, journal: PhaseJournal) -> Callable[[InstrumentCommand], str]:
+        """A command the instrument refuses (an interlock) or the link cannot carry does
+        not end the phase: the run is held, and restarting sends it again."""
+
+        def send(command: InstrumentCommand) -> str:
+            try:
+                return journal.send(command)
+            except (InstrumentError, LinkError) as exc:
+                self.record.note(journal.step, f"{command.label} not done: {exc}")
+                if not isinstance(command, RunPump):  # a pump wait resends its own rest
+                    self._restore.append(command)
+                self._hold_wanted = f"{command.label} not done: {exc}"
+                return "not done"
+
+        return send
+
     def _next_step(self) -> None:
         while self.step_index < len(self.recipe.steps):
             step = self.recipe.steps[self.step_index]
             self.record.step_started(step.number, step.name, self.process_s)
-            context = PhaseContext(
-                self.send,
-                self.latest,
-                self.recipe.kit,
-                lambda text, n=step.number: self.record.note(n, text),
-            )
+            self._journal = PhaseJournal(step.number, self.record.journal, self.latest, self.send)
+            context = self._context(step.number, self._journal)
             self._phase = EXECUTORS[step.phase](context, self.arguments[self.step_index])
             if self._advance(None, first=True):
                 return  # waiting for something
         self.machine.complete("system", "last step finished")
+
+    def _replay_step(self, replay: list[JournalEntry], progress: dict[str, Any] | None) -> None:
+        """Walk the step's phase through its journal, sending nothing, to the wait it
+        was in when the console stopped."""
+        step = self.recipe.steps[self.step_index]
+        journal = PhaseJournal(step.number, self.record.journal, self.latest, self.send, replay)
+        self._journal = journal
+        self._phase = EXECUTORS[step.phase](
+            self._context(step.number, journal), self.arguments[self.step_index]
+        )
+        self._in_phase = True
+        try:
+            wait = next(self._phase)
+            while True:
+                replayed, result = journal.next_result()
+                if not replayed:
+                    break
+                wait = self._phase.send(result)
+        except StopIteration:  # the phase had ended; only its end was not on record
+            self._in_phase = False
+            self._finish_step()
+            return
+        finally:
+            self._in_phase = False
+        if journal.replaying:
+            raise JournalMismatch(
+                f"step {step.number}: the journal goes on where the phase waits: "
+                f"{journal.pending[0].kind} {journal.pending[0].data}"
+            )
+        self._restore = journal.state_to_restore()
+        baseline = wait.baseline if isinstance(wait, PumpDone) else 0.0
+        self._waiting = _Waiting(wait, self.process_s, baseline=baseline)
+        if progress:
+            self._waiting.elapsed_s = float(progress.get("elapsed_s", 0.0))
+            self._waiting.baseline = float(progress.get("baseline", baseline))
+            self.clock = (int(progress["boot"]), int(progress["t_ms"]))
+
+    def _finish_step(self) -> None:
+        step = self.recipe.steps[self.step_index]
+        self.record.step_finished(step.number, step.name, self.process_s)
+        self._waiting, self._phase, self._journal = None, None, None
+        self.step_index += 1
 
     def _advance(self, result: Any, first: bool = False) -> bool:
         """Run the phase on to its next wait; True while it waits, False when it ended
         (the engine then moves to the next step)."""
         self._in_phase = True  # commands the phase sends deliver samples: no re-entry
         try:
-            wait = next(self._phase) if first else self._phase.send(result)
+            if first:
+                wait = next(self._phase)
+            else:
+                assert self._journal is not None
+                self._journal.done(result)  # on record before the phase acts on it
+                wait = self._phase.send(result)
         except StopIteration:
             self._in_phase = False
-            step = self.recipe.steps[self.step_index]
-            self.record.step_finished(step.number, step.name, self.process_s)
-            self._waiting, self._phase = None, None
-            self.step_index += 1
+            self._finish_step()
             if not first:
                 self._next_step()
             return False
@@ -198,16 +343,39 @@ class BatchEngine:
             self._in_phase = False
         baseline = wait.baseline if isinstance(wait, PumpDone) else 0.0
         self._waiting = _Waiting(wait, self.process_s, baseline=baseline)
+        self._checkpoint(running=True)
         deferred, self._deferred = self._deferred, []
         for event in deferred:  # events that arrived while the phase was sending
             self.on_event(event)
+        if self._hold_wanted:
+            reason, self._hold_wanted = self._hold_wanted, ""
+            self.hold(Trigger.SYSTEM, "console", reason)
         if not first:
             self._check_wait()
         return True
 
+    def _checkpoint(self, running: bool) -> None:
+        """The wait's progress on record (at its start, at holds and restarts), the
+        base a recovering console counts on from."""
+        waiting, journal = self._waiting, self._journal
+        if waiting is None or journal is None or self.clock is None:
+            return
+        self.record.journal(
+            journal.step,
+            "progress",
+            {
+                "elapsed_s": waiting.elapsed_s,
+                "baseline": waiting.baseline,
+                "boot": self.clock[0],
+                "t_ms": self.clock[1],
+                "process_s": self.process_s,
+                "running": running,
+            },
+        )
+
     def _check_wait(self) -> None:
         waiting = self._waiting
-        if waiting is None or self._in_phase:
+        if waiting is None or self._in_phase or self.state is not State.RUNNING:
             return
         wait = waiting.wait
         if isinstance(wait, Elapsed):
@@ -237,30 +405,29 @@ class BatchEngine:
             self._try(command)
 
     def _resume_wait(self) -> None:
+        """Send again what the interrupted wait needs; the wait itself (and its pump
+        baseline) stays, so the volume counts from where the step began."""
+        self._try_clear_safe()
+        restore, self._restore = self._restore, []
+        for command in restore:  # a recovered step's set-points and valves
+            self._try(command)
         waiting = self._waiting
         if waiting is None:
             return
         wait = waiting.wait
-        self._try_clear_safe()
         if isinstance(wait, PumpDone):
             moved = self.latest(f"p{wait.pump}_vol") - waiting.baseline
             remaining = wait.volume - moved
             if remaining > 0.01:
                 for valve in wait.valves:
                     self._try(SetValve(valve, True))
-                before = self.latest(f"p{wait.pump}_vol")
-                self._waiting = _Waiting(
-                    PumpDone(wait.pump, wait.rate, remaining, wait.valves, before),
-                    self.process_s,
-                    baseline=before,
-                )
                 self._try(RunPump(wait.pump, wait.rate, remaining))
         elif isinstance(wait, Elapsed):
             for command in wait.resume:
                 self._try(command)
 
     def _try_clear_safe(self) -> None:
-        if self.latest("state") == 1:  # SAFE after a watchdog trip
+        if self.latest("state") == SAFE_STATE:  # SAFE after a watchdog trip
             self._try(ClearSafeState())
 
     def _try(self, command: InstrumentCommand) -> None:

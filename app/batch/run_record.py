@@ -1,11 +1,16 @@
-"""The run's record: the runs row and an audit entry for every transition, step, note
-and answer, each durable before the engine goes on."""
+"""The run's record: the runs row, an audit entry for every transition, step, note
+and answer, and the step journal, each durable before the engine goes on."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.batch.executors import Prompt
+from app.batch.journal import JournalEntry
 from app.batch.states import Transition
 from app.store.audit import AuditEntry
 from app.store.db import utc_now
@@ -13,20 +18,39 @@ from app.store.writer import StoreWriter
 
 
 class StoreRunRecord:
-    def __init__(self, writer: StoreWriter, actor_id: str, actor_name: str) -> None:
+    def __init__(
+        self,
+        writer: StoreWriter,
+        actor_id: str,
+        actor_name: str,
+        run_id: int | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
         self.writer = writer
         self.actor_id, self.actor_name = actor_id, actor_name
-        self.run_id: int | None = None
+        self.run_id = run_id
         self.lines: list[str] = []  # a readable summary, also printed by the headless runner
+        self.on_line = on_line  # each summary line as it happens (headless progress)
+        self._journal_seq: int | None = None
 
     def create(
-        self, batch_id: str, recipe_id: int, recipe_hash: str, serial: str, firmware: str, kit: str
+        self,
+        batch_id: str,
+        recipe_id: int,
+        recipe_hash: str,
+        serial: str,
+        firmware: str,
+        kit: str,
+        parameters: dict[str, float] | None = None,
     ) -> int:
+        chosen = json.dumps(parameters or {}, sort_keys=True)
+
         def job(ctx) -> int:
             run_id = ctx.conn.execute(
                 "INSERT INTO runs (batch_id, started_utc, state, instrument_serial, firmware,"
-                " kit_id, recipe_id, recipe_hash) VALUES (?, ?, 'Idle', ?, ?, ?, ?, ?)",
-                (batch_id, utc_now(), serial, firmware, kit, recipe_id, recipe_hash),
+                " kit_id, recipe_id, recipe_hash, parameters)"
+                " VALUES (?, ?, 'Idle', ?, ?, ?, ?, ?, ?)",
+                (batch_id, utc_now(), serial, firmware, kit, recipe_id, recipe_hash, chosen),
             ).lastrowid
             ctx.audit.append(
                 AuditEntry(
@@ -35,7 +59,7 @@ class StoreRunRecord:
                     "run.create",
                     "run",
                     str(run_id),
-                    new_value=f"batch {batch_id}",
+                    new_value=f"batch {batch_id}; parameters {chosen}",
                     run_id=run_id,
                 )
             )
@@ -43,6 +67,29 @@ class StoreRunRecord:
 
         self.run_id = self.writer.call(job)
         return self.run_id
+
+    def _line(self, text: str) -> None:
+        self.lines.append(text)
+        if self.on_line:
+            self.on_line(text)
+
+    # the step journal ---------------------------------------------------------------
+    def journal(self, step: int, kind: str, data: dict[str, Any]) -> None:
+        self.writer.call(lambda ctx: self._append_journal(ctx.conn, step, kind, data))
+
+    def _append_journal(
+        self, conn: sqlite3.Connection, step: int, kind: str, data: dict[str, Any]
+    ) -> None:
+        if self._journal_seq is None:
+            row = conn.execute(
+                "SELECT MAX(seq) FROM run_journal WHERE run_id = ?", (self.run_id,)
+            ).fetchone()
+            self._journal_seq = int(row[0] or 0)
+        conn.execute(
+            "INSERT INTO run_journal (run_id, seq, step, kind, data) VALUES (?, ?, ?, ?, ?)",
+            (self.run_id, self._journal_seq + 1, step, kind, json.dumps(data)),
+        )
+        self._journal_seq += 1  # only once the insert went through
 
     def _audit(
         self,
@@ -95,22 +142,42 @@ class StoreRunRecord:
             )
 
         self.writer.call(job)
-        self.lines.append(
+        self._line(
             f"{transition.old.value} -> {transition.new.value} "
             f"[{transition.cause}, {transition.trigger.value}]"
+            + (f": {transition.reason}" if transition.reason else "")
         )
 
     def step_started(self, number: int, name: str, process_s: float) -> None:
-        self._audit("step.start", f"{self.run_id}/{number}", name)
-        self.lines.append(f"step {number} {name}: started at {process_s / 3600:.2f} h")
+        self._step_edge("step.start", "start", number, name, process_s)
+        self._line(f"step {number} {name}: started at {process_s / 3600:.2f} h")
 
     def step_finished(self, number: int, name: str, process_s: float) -> None:
-        self._audit("step.end", f"{self.run_id}/{number}", name)
-        self.lines.append(f"step {number} {name}: finished at {process_s / 3600:.2f} h")
+        self._step_edge("step.end", "end", number, name, process_s)
+        self._line(f"step {number} {name}: finished at {process_s / 3600:.2f} h")
+
+    def _step_edge(self, action: str, kind: str, number: int, name: str, process_s: float) -> None:
+        """The audit entry and the journal entry in one transaction: a restarted console
+        never finds a step begun (or ended) in one and not in the other."""
+        entry = AuditEntry(
+            self.actor_id,
+            self.actor_name,
+            action,
+            "run",
+            f"{self.run_id}/{number}",
+            new_value=name,
+            run_id=self.run_id,
+        )
+
+        def job(ctx) -> None:
+            ctx.audit.append(entry)
+            self._append_journal(ctx.conn, number, kind, {"process_s": process_s})
+
+        self.writer.call(job)
 
     def note(self, number: int, text: str) -> None:
         self._audit("step.note", f"{self.run_id}/{number}", text)
-        self.lines.append(f"step {number}: {text}")
+        self._line(f"step {number}: {text}")
 
     def answered(self, number: int, prompt: Prompt, answer: Any, user: str) -> None:
         self._audit(
@@ -120,3 +187,75 @@ class StoreRunRecord:
             user=user,
             reason=prompt.message,
         )
+
+
+FINAL_STATES = ("Complete", "Stopped", "Aborted")
+
+
+@dataclass
+class UnfinishedRun:
+    """What a restarted console needs to take a run up again."""
+
+    run_id: int
+    batch_id: str
+    state: str
+    recipe_id: int
+    recipe_hash: str
+    instrument_serial: str
+    kit_id: str
+    parameters: dict[str, float]
+    journal: list[JournalEntry]
+    last_sample: tuple[int, int, dict[str, float]] | None  # boot, instrument t_ms, values
+
+
+def unfinished_runs(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """(run id, batch, state) of every run not in a final state, newest first."""
+    marks = ",".join("?" * len(FINAL_STATES))
+    return conn.execute(
+        f"SELECT id, batch_id, state FROM runs WHERE state NOT IN ({marks}) ORDER BY id DESC",
+        FINAL_STATES,
+    ).fetchall()
+
+
+def load_unfinished(conn: sqlite3.Connection, run_id: int) -> UnfinishedRun:
+    import numpy as np
+
+    from app.store.historian import DTYPE
+    from hardware.protocol import CHANNEL_INDEX
+
+    row = conn.execute(
+        "SELECT id, batch_id, state, recipe_id, recipe_hash, instrument_serial, kit_id,"
+        " parameters FROM runs WHERE id = ?",
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        raise ValueError(f"there is no run {run_id}")
+    if row[2] in FINAL_STATES:
+        raise ValueError(f"run {run_id} is {row[2]}: there is nothing to resume")
+    journal = [
+        JournalEntry(step, kind, json.loads(data))
+        for step, kind, data in conn.execute(
+            "SELECT step, kind, data FROM run_journal WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+    ]
+    newest = conn.execute(
+        "SELECT boot, t_inst, vals FROM samples WHERE run_id = ? ORDER BY t_ms DESC LIMIT 1",
+        (run_id,),
+    ).fetchone()
+    last_sample = None
+    if newest is not None:
+        values = np.frombuffer(newest[2], dtype=DTYPE)
+        channels = {name: float(values[i]) for name, i in CHANNEL_INDEX.items()}
+        last_sample = (int(newest[0]), int(newest[1]), channels)
+    return UnfinishedRun(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4] or "",
+        row[5] or "",
+        row[6] or "",
+        json.loads(row[7] or "{}"),
+        journal,
+        last_sample,
+    )

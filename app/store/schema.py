@@ -151,6 +151,24 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE runs ADD COLUMN recipe_id INTEGER REFERENCES recipes(id)",
         "ALTER TABLE runs ADD COLUMN recipe_hash TEXT",
     ],
+    4: [
+        # The run's parameters as resolved at start (JSON), needed to resume it.
+        "ALTER TABLE runs ADD COLUMN parameters TEXT",
+        # The step journal (app/batch/journal.py): what each step's phase read, sent and
+        # was answered, written before it acted, so a restarted console can resume.
+        """CREATE TABLE run_journal (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            seq INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID""",
+        "CREATE TRIGGER run_journal_no_update BEFORE UPDATE ON run_journal "
+        "BEGIN SELECT RAISE(ABORT, 'the step journal is append-only'); END",
+        "CREATE TRIGGER run_journal_no_delete BEFORE DELETE ON run_journal "
+        "BEGIN SELECT RAISE(ABORT, 'the step journal is append-only'); END",
+    ],
 }
 LATEST = max(MIGRATIONS)
 

@@ -1,0 +1,143 @@
+"""The batch engine against a scripted instrument: only newer samples count, a phase's
+journal brings a killed run back to its wait without sending anything twice, and a
+journal that does not match the recipe is refused."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.batch.engine import BatchEngine
+from app.batch.journal import JournalEntry, JournalMismatch
+from app.batch.recipe import load_recipe_file
+from app.batch.states import State
+from hardware.commands import RunPump, SetValve
+from hardware.driver import InstrumentError
+from hardware.protocol import CHANNEL_INDEX, CHANNELS
+
+DEMO = Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml"
+
+
+class MemoryRecord:
+    def __init__(self) -> None:
+        self.entries: list[JournalEntry] = []
+        self.states: list[str] = []
+        self.notes: list[str] = []
+
+    def transition(self, transition) -> None:
+        self.states.append(transition.new.value)
+
+    def step_started(self, number: int, name: str, process_s: float) -> None:
+        self.entries.append(JournalEntry(number, "start", {"process_s": process_s}))
+
+    def step_finished(self, number: int, name: str, process_s: float) -> None:
+        self.entries.append(JournalEntry(number, "end", {"process_s": process_s}))
+
+    def note(self, number: int, text: str) -> None:
+        self.notes.append(text)
+
+    def answered(self, number, prompt, answer, user) -> None:
+        pass
+
+    def journal(self, step: int, kind: str, data: dict[str, Any]) -> None:
+        self.entries.append(JournalEntry(step, kind, data))
+
+
+def values(**channels: float) -> list[float]:
+    row = [0.0] * len(CHANNELS)
+    for name, value in channels.items():
+        row[CHANNEL_INDEX[name]] = value
+    return row
+
+
+def engine_at_prime(sent: list) -> tuple[BatchEngine, MemoryRecord]:
+    """The demo recipe started, its first prompt answered: step 2 (prime) is moving
+    buffer into the chamber."""
+    recipe = load_recipe_file(DEMO)
+    record = MemoryRecord()
+    engine = BatchEngine(recipe, recipe.resolve(), lambda c: sent.append(c) or "ok", record)
+    engine.on_sample(1, 1000, values(p1_vol=100.0))
+    engine.start("op")
+    engine.answer("confirmed", "op")
+    assert engine.current_step == 2
+    return engine, record
+
+
+def test_a_late_back_filled_sample_does_not_move_the_engine_back():
+    sent: list = []
+    engine, _ = engine_at_prime(sent)
+    engine.on_sample(1, 5000, values(p1_vol=104.0, w_product=7.0))
+    engine.on_sample(1, 3000, values(p1_vol=102.0, w_product=3.0))  # older, delivered late
+    assert engine.latest("p1_vol") == 104.0 and engine.latest("w_product") == 7.0
+    assert engine.process_s == pytest.approx(4.0)  # not 4 + 2 counted again
+
+
+def test_a_killed_run_replays_to_its_wait_and_moves_only_the_rest():
+    sent: list = []
+    engine, record = engine_at_prime(sent)
+    assert sent == [SetValve("buffer", True), RunPump(1, 60.0, 10.0)]
+    engine.on_sample(1, 11_000, values(p1_vol=110.0))  # buffer -> chamber done
+    assert sent[-1] == RunPump(1, -60.0, 10.0)  # chamber -> waste under way
+    engine.on_sample(1, 14_000, values(p1_vol=113.0))
+    journal = list(record.entries)  # the console dies here
+
+    resent: list = []
+    recovered = BatchEngine.recover(
+        engine.recipe,
+        engine.arguments,
+        lambda c: resent.append(c) or "ok",
+        record,
+        journal,
+        State.RUNNING,
+        dict(engine.values),
+        (1, 14_000),
+    )
+    assert resent == [] and recovered.current_step == 2  # replay sends nothing
+    recovered.on_sample(1, 16_000, values(p1_vol=114.0))  # the instrument went on alone
+    recovered.recovered("op")
+    assert recovered.state is State.HELD
+    recovered.restart("op", "checked")
+    pumped = [c for c in resent if isinstance(c, RunPump) and c.rate_ml_min]
+    assert len(pumped) == 1 and pumped[0].rate_ml_min == -60.0
+    assert pumped[0].volume_ml == pytest.approx(6.0)  # 10 mL less the 4 already moved
+    assert resent.count(SetValve("waste", True)) >= 1
+    recovered.on_sample(1, 22_000, values(p1_vol=120.0))
+    assert recovered.current_step == 3  # prime finished once; the load began
+    starts = [e.step for e in record.entries if e.kind == "start"]
+    assert starts == [1, 2, 3]
+
+
+def test_a_journal_that_does_not_match_the_recipe_is_refused():
+    sent: list = []
+    engine, record = engine_at_prime(sent)
+    tampered = [
+        JournalEntry(e.step, e.kind, {**e.data, "args": {**e.data["args"], "volume_ml": 99.0}})
+        if e.kind == "send" and e.data["command"] == "RunPump"
+        else e
+        for e in record.entries
+    ]
+    with pytest.raises(JournalMismatch, match="step 2"):
+        BatchEngine.recover(
+            engine.recipe, engine.arguments, sent.append, record, tampered, State.RUNNING, {}, None
+        )
+
+
+def test_a_refused_phase_command_holds_the_run_and_is_sent_again_at_restart():
+    recipe = load_recipe_file(DEMO)
+    record = MemoryRecord()
+    sent: list = []
+
+    def send(command):
+        if isinstance(command, SetValve) and command.name == "buffer" and not sent:
+            sent.append("refused")
+            raise InstrumentError("VALVE", "INTERLOCK", "door open")
+        sent.append(command)
+        return "ok"
+
+    engine = BatchEngine(recipe, recipe.resolve(), send, record)
+    engine.on_sample(1, 1000, values())
+    engine.start("op")
+    engine.answer("confirmed", "op")
+    assert engine.state is State.HELD and "VALVE refused" in engine.held_reason
+    engine.restart("op", "door closed")
+    assert SetValve("buffer", True) in sent
