@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from app.batch.alarms import AlarmState
 from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt
 from app.batch.journal import JournalMismatch
+from app.batch.prestart import StartRequest, prestart_checks
 from app.batch.recipe import Recipe, RecipeError, load_recipe_file
 from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
 from app.batch.states import State
@@ -34,7 +36,7 @@ from app.store.signatures import Meaning
 from app.store.users import Session
 from hardware.connection import Connection, LinkState, Sample
 from hardware.driver import Identity
-from hardware.protocol import Event
+from hardware.protocol import CHANNEL_INDEX, Event
 from hardware.simulator.launcher import SimulatorProcess
 
 AUTOMATION = ("automation", "Automation (headless runner)")
@@ -103,6 +105,7 @@ class HeadlessRun:
         self.recorder = TelemetryRecorder(records.writer)
         self.samples_seen = 0
         self.batch = ""
+        self.engine_values_before_start: dict[str, float] = {}  # for the pre-start checks
 
     # ConnectionListener -------------------------------------------------------------
     def on_state(self, state: LinkState, detail: str) -> None:
@@ -115,6 +118,8 @@ class HeadlessRun:
 
     def on_samples(self, samples: list[Sample]) -> None:
         self.samples_seen += len(samples)
+        newest = samples[-1].values
+        self.engine_values_before_start = {n: float(newest[i]) for n, i in CHANNEL_INDEX.items()}
         if self.engine is not None:
             for sample in samples:
                 self.engine.on_sample(sample.boot, sample.t_ms, sample.values)
@@ -206,7 +211,7 @@ class HeadlessRun:
                 self.recorder.start_run(run_id)
             self._until(connection, lambda: self.link is LinkState.CONNECTED, deadline)
             self._until(connection, lambda: self.samples_seen > 0, deadline)
-            problems = self._prestart_checks(plan)
+            problems = self._prestart_checks(plan, session)
             if problems:
                 for problem in problems:
                     print(f"pre-start check failed: {problem}", file=sys.stderr)
@@ -227,7 +232,14 @@ class HeadlessRun:
             self._summary(plan, run_id, connection)
             connection.close()
         self.recorder.close()
-        return 0 if self.engine.state is State.COMPLETE else 1
+        if self.engine.state is not State.COMPLETE:
+            return 1
+        if self.engine.outcome_problems:
+            print("run complete, but outside the recipe's expected outcome:", file=sys.stderr)
+            for problem in self.engine.outcome_problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 3
+        return 0
 
     @contextmanager
     def _instrument(self, recipe: Recipe) -> Iterator[tuple[str, SimulatorProcess | None]]:
@@ -235,6 +247,8 @@ class HeadlessRun:
             yield self.args.instrument_port, None
             return
         sim_args = ["--speed", str(self.args.speed), "--kit", f"{recipe.kit.name}-SIM-0001"]
+        for bag, volume in recipe.fills.items():  # the kit as the recipe says it is loaded
+            sim_args += ["--fill", f"{bag}={volume:g}"]
         for fault in self.args.sim_fault:
             sim_args += ["--fault", fault]
         with SimulatorProcess(sim_args) as simulator:
@@ -301,22 +315,31 @@ class HeadlessRun:
             if pause:
                 time.sleep(pause)  # a plain loop standing in for the hardware thread
 
-    def _prestart_checks(self, plan: RunPlan) -> list[str]:
-        problems = []
+    def _prestart_checks(self, plan: RunPlan, session: Session) -> list[str]:
+        """The start screen's checklist (app/batch/prestart.py); a resumed run instead
+        goes on only on its own instrument and kit."""
         identity = self.identity
+        if plan.resume is None:
+            with closing(connect(self.records.path, readonly=True)) as conn:
+                in_progress = tuple(batch for _, batch, _ in unfinished_runs(conn))
+            request = StartRequest(
+                plan.recipe, plan.batch, plan.batch, plan.overrides, session.role, in_progress
+            )
+            values = self.engine_values_before_start
+            checks = prestart_checks(request, identity, values)
+            for check in checks:
+                print(f"  pre-start {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+            return [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+        problems = []
         if identity is None:
             problems.append("instrument not identified")
-        elif plan.resume:  # the run goes on only on its own instrument and kit
+        else:
             if identity.serial != plan.resume.instrument_serial:
                 problems.append(
                     f"instrument {identity.serial} is not the run's {plan.resume.instrument_serial}"
                 )
             if identity.kit != plan.resume.kit_id:
                 problems.append(f"kit {identity.kit} is not the run's {plan.resume.kit_id}")
-        elif not identity.kit.startswith(plan.recipe.kit.name):
-            problems.append(f"kit {identity.kit} is not of type {plan.recipe.kit.name}")
-        if not plan.batch.strip():
-            problems.append("no batch ID")
         return problems
 
     def _drive(
@@ -330,6 +353,7 @@ class HeadlessRun:
                 break
             pause = connection.step()
             if self.args.auto_confirm:
+                self._auto_acknowledge(session)
                 self._auto_answer(session, password, run_id)
                 self._auto_restart(session)
             if pause:
@@ -370,6 +394,12 @@ class HeadlessRun:
         else:
             engine.answer("confirmed", who)
 
+    def _auto_acknowledge(self, session: Session) -> None:
+        engine = self.engine
+        for tag, state, _ in engine.alarms.active() if engine else []:
+            if state in (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED):
+                engine.acknowledge(tag, f"{session.full_name} (automated)")
+
     def _auto_restart(self, session: Session) -> None:
         engine = self.engine
         if (
@@ -390,6 +420,21 @@ class HeadlessRun:
             f"product bag {values.get('w_product', 0):.1f} g   chamber "
             f"{values.get('w_chamber', 0):.1f} g at {values.get('vcd', 0):.2f} 1e6/mL "
             f"({cells:.3g} cells)"
+        )
+        came = {
+            tag: stats
+            for tag, stats in engine.alarms.statistics(engine.process_s).items()
+            if stats["activations"]
+        }
+        print(
+            "alarms: "
+            + (
+                ", ".join(
+                    f"{tag} x{s['activations']:g} ({s['active_s'] / 60:.0f} min)"
+                    for tag, s in came.items()
+                )
+                or "none"
+            )
         )
         print(
             f"samples recorded {self.recorder.stored}   link CRC errors "

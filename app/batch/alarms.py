@@ -55,6 +55,7 @@ class AlarmDefinition:
     deadband: float = 0.0
     setpoint_channel: str = ""  # for DEVIATION
     suppressed_in: tuple[str, ...] = ()  # phases in which the alarm is suppressed by design
+    holds_batch: bool = False  # when it comes in, the batch engine holds the run
 
     def __post_init__(self) -> None:
         if not self.response.strip():
@@ -277,3 +278,19 @@ class AlarmManager:
             }
             for tag, a in self.alarms.items()
         }
+
+
+INSTRUMENT_ALARMS: tuple[AlarmDefinition, ...] = (
+    AlarmDefinition(
+        "CHAMBER_OVERTEMP",
+        "temp",
+        Kind.HIGH,
+        38.5,
+        Priority.HIGH,
+        "Chamber above 38.5 °C: check the heater set-point and the door seal; "
+        "call service if it keeps rising (the firmware cuts the heater at its limit).",
+        on_delay_s=60.0,
+        deadband=0.3,
+    ),
+)
+"""Alarms every run has, whatever its recipe (the recipe's own come on top)."""

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app.batch.alarms import INSTRUMENT_ALARMS, AlarmEvent, AlarmManager, AlarmState
 from app.batch.executors import (
     EXECUTORS,
     Elapsed,
@@ -30,7 +31,7 @@ from app.batch.executors import (
 from app.batch.journal import JournalEntry, JournalMismatch, PhaseJournal, where_the_run_stands
 from app.batch.phases import PHASES
 from app.batch.recipe import Recipe
-from app.batch.states import BatchStateMachine, Command, State, Transition, Trigger
+from app.batch.states import FINAL, BatchStateMachine, Command, State, Transition, Trigger
 from hardware.commands import ClearSafeState, InstrumentCommand, RunPump, SetRotor, SetValve
 from hardware.driver import InstrumentError
 from hardware.link import LinkError
@@ -39,6 +40,7 @@ from hardware.protocol import CHANNEL_INDEX, STATES, Event, FirmwareState
 assert set(EXECUTORS) == set(PHASES), "every phase needs an executor"
 
 SAFE_STATE = float(STATES.index(FirmwareState.SAFE))
+PROGRESSING = (State.RUNNING, State.PAUSING)  # the phase goes on (Pausing: to its step's end)
 
 
 class RunRecord(Protocol):
@@ -51,6 +53,7 @@ class RunRecord(Protocol):
     def note(self, number: int, text: str) -> None: ...
     def answered(self, number: int, prompt: Prompt, answer: Any, user: str) -> None: ...
     def journal(self, step: int, kind: str, data: dict[str, Any]) -> None: ...
+    def alarm(self, event: AlarmEvent) -> None: ...
 
 
 @dataclass
@@ -87,7 +90,11 @@ class BatchEngine:
         self._deferred: list[Event] = []
         self._recovering = False
         self._restore: list[InstrumentCommand] = []  # sent again at restart
-        self._hold_wanted = ""  # a phase command failed: hold once the phase waits
+        self._hold_wanted: tuple[Trigger, str, str] | None = None  # held once the phase waits
+        self._let_transfer_finish = False  # a Stop waits for the transfer under way
+        self.alarms = AlarmManager([*INSTRUMENT_ALARMS, *recipe.alarms], self._on_alarm)
+        self.outcomes: dict[str, float] = {}  # measured results (product cells, ...)
+        self.outcome_problems: list[str] = []  # results outside the recipe's [outcome]
 
     @classmethod
     def recover(
@@ -111,6 +118,7 @@ class BatchEngine:
         engine.machine = BatchStateMachine(record.transition, state)
         engine.values, engine.clock = dict(values), clock
         engine.process_s = stand.process_s
+        engine.outcomes = dict(stand.outcomes)
         engine._recovering = True
         if stand.started and stand.step <= len(recipe.steps):
             engine._replay_step(stand.replay, stand.progress)
@@ -128,7 +136,7 @@ class BatchEngine:
     @property
     def pending_prompt(self) -> Prompt | None:
         waiting = self._waiting
-        if self.state is State.RUNNING and waiting and isinstance(waiting.wait, Prompt):
+        if self.state in PROGRESSING and waiting and isinstance(waiting.wait, Prompt):
             return waiting.wait
         return None
 
@@ -166,6 +174,41 @@ class BatchEngine:
         else:
             self._check_wait()
 
+    def pause(self, actor: str, reason: str = "") -> None:
+        """Pause at the end of the current step (ISA-88 Pausing, then Paused)."""
+        self.machine.command(Command.PAUSE, Trigger.OPERATOR, actor, reason)
+
+    def resume(self, actor: str, reason: str = "") -> None:
+        self.machine.command(Command.RESUME, Trigger.OPERATOR, actor, reason)
+        self._next_step()
+
+    def stop(self, actor: str, reason: str) -> None:
+        """A controlled stop: a liquid transfer under way finishes (nothing left in the
+        lines), then pumps and rotor stop; the run ends Stopped, not Complete."""
+        if not reason.strip():
+            raise ValueError("stopping a run needs a reason")
+        was = self.state
+        self.machine.command(Command.STOP, Trigger.OPERATOR, actor, reason)
+        waiting = self._waiting
+        self._let_transfer_finish = (
+            was in PROGRESSING and waiting is not None and isinstance(waiting.wait, PumpDone)
+        )
+        self._check_stop()
+
+    def _check_stop(self) -> None:
+        waiting = self._waiting
+        if self._let_transfer_finish and waiting and isinstance(waiting.wait, PumpDone):
+            moved = self.latest(f"p{waiting.wait.pump}_vol") - waiting.baseline
+            if moved < waiting.wait.volume - 0.01:
+                return
+        self._make_safe()
+        self._phase, self._waiting = None, None
+        self.machine.complete("system", "pumps and rotor stopped; temperature and gas on")
+
+    def reset(self, actor: str) -> None:
+        """After Complete, Stopped or Aborted: the unit is ready for the next batch."""
+        self.machine.command(Command.RESET, Trigger.OPERATOR, actor)
+
     def abort(self, actor: str, reason: str) -> None:
         self.machine.command(Command.ABORT, Trigger.OPERATOR, actor, reason)
         self._make_safe()
@@ -182,12 +225,33 @@ class BatchEngine:
         self.record.answered(self.current_step, prompt, value, user)
         self._advance(value)
 
+    def acknowledge(self, tag: str, user: str) -> None:
+        """An operator has seen the alarm (the service layer checks who may)."""
+        self.alarms.acknowledge(tag, user, self.process_s)
+
+    def _on_alarm(self, event: AlarmEvent) -> None:
+        self.record.alarm(event)
+        alarm = self.alarms.alarms.get(event.tag)
+        coming_in = event.new is AlarmState.UNACKNOWLEDGED and event.old is not event.new
+        if alarm and alarm.definition.holds_batch and coming_in:
+            why = (Trigger.ALARM, f"alarm {event.tag}", f"alarm {event.tag}: {event.message}")
+            if self._in_phase:
+                self._hold_wanted = why  # the phase is sending: hold once it waits
+            else:
+                self.hold(*why)
+
     def recovered(self, actor: str) -> None:
         """The instrument is attached again and the outage back-filled: hold the run
         (if it is not held already) until an operator restarts it."""
         self._recovering = False
         reason = f"console restarted during step {self.current_step}; run recovered"
-        if self.state is State.HOLDING:
+        if self.state is State.STOPPING:  # the stop was asked for: finish it now
+            self._let_transfer_finish = False
+            self._check_stop()
+        elif self.state is State.ABORTING:
+            self._make_safe()
+            self.machine.complete(actor, "pumps and rotor stopped")
+        elif self.state is State.HOLDING:
             self._make_safe()
             self.machine.complete(actor, "pumps and rotor stopped; temperature and gas on")
             self.held_reason = reason
@@ -210,13 +274,20 @@ class BatchEngine:
             dt = (t_ms - last[1]) / 1000.0
             self.process_s += dt
             waiting = self._waiting
-            if self.state is State.RUNNING and waiting and fresh.get("state") != SAFE_STATE:
+            if self.state in PROGRESSING and waiting and fresh.get("state") != SAFE_STATE:
                 waiting.elapsed_s += dt
         elif last is not None:
             self._carry_pump_counter(fresh)
         self.clock, self.values = (boot, t_ms), fresh
-        if self.state is State.RUNNING and not self._recovering:
+        if self._recovering:
+            return
+        if self.state not in (State.IDLE, *FINAL):
+            phase = self.recipe.steps[self.step_index].phase if self._phase else ""
+            self.alarms.evaluate(self.process_s, fresh, phase)
+        if self.state in PROGRESSING:
             self._check_wait()
+        elif self.state is State.STOPPING:
+            self._check_stop()
 
     def _carry_pump_counter(self, fresh: dict[str, float]) -> None:
         """The firmware restarted: its pump counters start again at 0. Move the pump
@@ -251,7 +322,12 @@ class BatchEngine:
             if not journal.replaying:
                 self.record.note(number, text)
 
-        return PhaseContext(self._phase_send(journal), journal.read, self.recipe.kit, note)
+        def report(name: str, value: float) -> None:
+            if not journal.replaying:
+                self.record.journal(number, "outcome", {"name": name, "value": value})
+            self.outcomes[name] = value
+
+        return PhaseContext(self._phase_send(journal), journal.read, self.recipe.kit, note, report)
 
     def _phase_send(self, journal: PhaseJournal) -> Callable[[InstrumentCommand], str]:
         """A command the instrument refuses (an interlock) or the link cannot carry does
@@ -264,13 +340,13 @@ class BatchEngine:
                 self.record.note(journal.step, f"{command.label} not done: {exc}")
                 if not isinstance(command, RunPump):  # a pump wait resends its own rest
                     self._restore.append(command)
-                self._hold_wanted = f"{command.label} not done: {exc}"
+                self._hold_wanted = (Trigger.SYSTEM, "console", f"{command.label} not done: {exc}")
                 return "not done"
 
         return send
 
     def _next_step(self) -> None:
-        while self.step_index < len(self.recipe.steps):
+        while self.step_index < len(self.recipe.steps) and self.state is State.RUNNING:
             step = self.recipe.steps[self.step_index]
             self.record.step_started(step.number, step.name, self.process_s)
             self._journal = PhaseJournal(step.number, self.record.journal, self.latest, self.send)
@@ -278,7 +354,26 @@ class BatchEngine:
             self._phase = EXECUTORS[step.phase](context, self.arguments[self.step_index])
             if self._advance(None, first=True):
                 return  # waiting for something
+        if self.state is not State.RUNNING:
+            return  # paused (or held) between steps
+        self._check_outcomes()
         self.machine.complete("system", "last step finished")
+
+    def _check_outcomes(self) -> None:
+        """The recipe's expected ranges against what the run produced, on record."""
+        measured = {"product_volume": self.latest("w_product"), **self.outcomes}
+        last = len(self.recipe.steps)
+        for name, (low, high) in self.recipe.outcome.items():
+            value = measured.get(name)
+            if value is None:
+                text = f"outcome {name}: not measured (expected {low:.4g}..{high:.4g})"
+                self.outcome_problems.append(text)
+            elif low <= value <= high:
+                text = f"outcome {name}: {value:.4g} within {low:.4g}..{high:.4g}"
+            else:
+                text = f"outcome {name}: {value:.4g} OUTSIDE {low:.4g}..{high:.4g}"
+                self.outcome_problems.append(text)
+            self.record.note(last, text)
 
     def _replay_step(self, replay: list[JournalEntry], progress: dict[str, Any] | None) -> None:
         """Walk the step's phase through its journal, sending nothing, to the wait it
@@ -336,7 +431,9 @@ class BatchEngine:
         except StopIteration:
             self._in_phase = False
             self._finish_step()
-            if not first:
+            if self.state is State.PAUSING:
+                self.machine.complete("system", f"paused before step {self.current_step}")
+            elif not first:
                 self._next_step()
             return False
         finally:
@@ -348,8 +445,8 @@ class BatchEngine:
         for event in deferred:  # events that arrived while the phase was sending
             self.on_event(event)
         if self._hold_wanted:
-            reason, self._hold_wanted = self._hold_wanted, ""
-            self.hold(Trigger.SYSTEM, "console", reason)
+            why, self._hold_wanted = self._hold_wanted, None
+            self.hold(*why)
         if not first:
             self._check_wait()
         return True
@@ -375,7 +472,7 @@ class BatchEngine:
 
     def _check_wait(self) -> None:
         waiting = self._waiting
-        if waiting is None or self._in_phase or self.state is not State.RUNNING:
+        if waiting is None or self._in_phase or self.state not in PROGRESSING:
             return
         wait = waiting.wait
         if isinstance(wait, Elapsed):

@@ -66,6 +66,7 @@ class PhaseContext:
     latest: Callable[[str], float]  # newest value of a channel
     kit: Kit
     note: Callable[[str], None]  # a line for the run's record
+    report: Callable[[str, float], None] = lambda name, value: None  # a measured outcome
 
 
 def move(ctx: PhaseContext, source: str, target: str, volume: float, rate: float) -> PhaseRun:
@@ -178,7 +179,10 @@ def harvest(ctx: PhaseContext, a: dict) -> PhaseRun:
         yield from move(ctx, "chamber", "waste", excess, a["rate"])
         ctx.send(SetRotor(0))
     available = max(0.0, ctx.latest("w_chamber") - 0.5)
-    yield from move(ctx, "chamber", "product", min(a["volume"], available), a["rate"])
+    density = ctx.latest("vcd")  # 1e6/mL, in-line, just before the cells leave
+    volume = min(a["volume"], available)
+    yield from move(ctx, "chamber", "product", volume, a["rate"])
+    ctx.report("product_cells", density * 1e6 * volume)
 
 
 def formulate(ctx: PhaseContext, a: dict) -> PhaseRun:

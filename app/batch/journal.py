@@ -14,6 +14,7 @@ Entry kinds (each with the step number):
   done      a wait ended with a result             {result}
   progress  the wait in progress, at a checkpoint  {elapsed_s, boot, t_ms, process_s, running}
   end       the step finished                      {process_s}
+  outcome   the phase measured a result            {name, value}
 """
 
 from __future__ import annotations
@@ -64,13 +65,17 @@ class StepRecovery:
     replay: list[JournalEntry]
     progress: dict[str, Any] | None
     process_s: float
+    outcomes: dict[str, float]
 
 
 def where_the_run_stands(entries: Iterable[JournalEntry]) -> StepRecovery:
     """Read a run's journal (in order) to find the step to continue."""
     step, started, replay, progress, process_s = 1, False, [], None, 0.0
+    outcomes: dict[str, float] = {}
     for entry in entries:
-        if entry.kind == "start":
+        if entry.kind == "outcome":
+            outcomes[entry.data["name"]] = float(entry.data["value"])
+        elif entry.kind == "start":
             step, started, replay, progress = entry.step, True, [], None
             process_s = float(entry.data.get("process_s", process_s))
         elif entry.kind == "end":
@@ -83,7 +88,7 @@ def where_the_run_stands(entries: Iterable[JournalEntry]) -> StepRecovery:
             if entry.kind == "done":
                 progress = None  # a checkpoint belongs to the wait it was written in
             replay.append(entry)
-    return StepRecovery(step, started, replay, progress, process_s)
+    return StepRecovery(step, started, replay, progress, process_s, outcomes)
 
 
 class PhaseJournal:

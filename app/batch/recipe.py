@@ -12,11 +12,13 @@ import hashlib
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.batch.alarms import AlarmDefinition
 from app.batch.phases import PHASES, Arg, Phase
+from app.batch.recipe_checks import check_alarms, check_outcome
 from app.batch.units import DIMENSIONS, UnitError, parse_quantity
 from hardware.protocol import CHANNEL_NAMES
 
@@ -45,6 +47,8 @@ KITS: dict[str, Kit] = {
         ),
     )
 }
+SECTIONS = ("recipe", "kit", "parameters", "steps", "alarms", "outcome")
+EMPTY_AT_START = ("waste", "product")
 HEADER_KEYS = ("name", "version", "product_type", "author", "description")
 PARAMETER_KEYS = {"label", "unit", "default", "min", "max", "changeable_by"}
 
@@ -105,6 +109,8 @@ class Recipe:
     fills: dict[str, float]  # initial bag volumes, mL
     parameters: dict[str, Parameter]
     steps: tuple[Step, ...]
+    alarms: tuple[AlarmDefinition, ...] = ()
+    outcome: dict[str, tuple[float, float]] = field(default_factory=dict)  # expected ranges
 
     def resolve(self, overrides: dict[str, float] | None = None) -> list[dict[str, Any]]:
         """Every step's arguments with parameters filled in and quantities in base units.
@@ -228,14 +234,16 @@ class _Checker:
 
     def check(self) -> Recipe | None:
         for section in self.data:
-            if section not in ("recipe", "kit", "parameters", "steps"):
+            if section not in SECTIONS:
                 self.problem(
-                    (section,), section, "unknown section (expected recipe, kit, parameters, steps)"
+                    (section,), section, f"unknown section (expected {', '.join(SECTIONS)})"
                 )
         header = self._header()
         kit, fills = self._kit()
         parameters = self._parameters()
         steps = self._steps(kit, parameters)
+        alarms = check_alarms(self.data.get("alarms"), self.problem)
+        outcome = check_outcome(self.data.get("outcome"), self.problem)
         if kit is not None and steps:
             self._volumes(kit, fills, parameters, steps)
         if self.problems or kit is None:
@@ -249,6 +257,8 @@ class _Checker:
             fills,
             parameters,
             tuple(steps),
+            alarms,
+            outcome,
         )
 
     # ----------------------------------------------------------------- sections
@@ -288,6 +298,9 @@ class _Checker:
                 continue
             if bag not in kit.bags:
                 self.problem(("kit", bag), f"kit.{bag}", f"kit {kit.name} has no bag {bag!r}")
+                continue
+            if bag in EMPTY_AT_START:
+                self.problem(("kit", bag), f"kit.{bag}", f"the {bag} bag is loaded empty")
                 continue
             try:
                 volume = parse_quantity(value, "volume")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.batch.alarms import AlarmEvent
 from app.batch.executors import Prompt
 from app.batch.journal import JournalEntry
 from app.batch.states import Transition
@@ -178,6 +179,26 @@ class StoreRunRecord:
     def note(self, number: int, text: str) -> None:
         self._audit("step.note", f"{self.run_id}/{number}", text)
         self._line(f"step {number}: {text}")
+
+    def alarm(self, event: AlarmEvent) -> None:
+        """Every alarm state change, in the audit trail under the alarm's tag."""
+        self.writer.record(
+            AuditEntry(
+                self.actor_id,
+                event.user or "system",
+                f"alarm.{event.new.value}",
+                "alarm",
+                event.tag,
+                old_value=event.old.value,
+                new_value=f"{event.priority.value}: {event.message}",
+                reason=event.reason or None,
+                run_id=self.run_id,
+            )
+        )
+        self._line(
+            f"alarm {event.tag} [{event.priority.value}] {event.old.value} -> "
+            f"{event.new.value}: {event.message}"
+        )
 
     def answered(self, number: int, prompt: Prompt, answer: Any, user: str) -> None:
         self._audit(

@@ -12,7 +12,7 @@ import sys
 
 from hardware.simulator.faults import FaultError, parse_fault
 from hardware.simulator.firmware import Firmware
-from hardware.simulator.physics import Plant
+from hardware.simulator.physics import Plant, default_kit
 from hardware.simulator.server import PtyTransport, SimulatorServer, TcpTransport, Transport
 
 MAX_SPEED = 20_000.0
@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--serial", default="SIM-0001", help="instrument serial number")
     parser.add_argument("--kit", default="KIT-CART-0001", help="ID of the loaded kit")
+    parser.add_argument(
+        "--fill",
+        action="append",
+        default=[],
+        metavar="BAG=ML",
+        help="initial volume of the source, media or buffer bag (the recipe's [kit] fills)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed for sensor noise")
     parser.add_argument(
         "--tx-log", metavar="FILE", help="write every frame sent (before corruption)"
@@ -66,7 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     except FaultError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    firmware = Firmware(Plant(doubling_h=args.doubling), args.serial, args.kit, args.seed)
+    try:
+        fills = {bag: float(ml) for bag, _, ml in (text.partition("=") for text in args.fill)}
+        if any(not 0.0 <= ml <= 5000.0 for ml in fills.values()):
+            raise ValueError("a fill must be 0..5000 mL")
+        kit = default_kit(fills)
+    except ValueError as exc:
+        print(f"error: --fill: {exc}", file=sys.stderr)
+        return 2
+    plant = Plant(vessels=kit, doubling_h=args.doubling)
+    firmware = Firmware(plant, args.serial, args.kit, args.seed)
     reset_after = None
     for fault in faults:
         if fault.name == "reset":

@@ -88,12 +88,22 @@ def buffer(volume: float) -> Vessel:
     return Vessel(volume, 0.0, 0.0, MEDIA_BICARB_MM * volume / 1000.0)
 
 
-def default_kit() -> dict[str, Vessel]:
-    """A freshly loaded kit: apheresis product in the source bag, media, buffer, empties."""
+SOURCE_CELLS_PER_ML = 1.0e6  # apheresis product, after dilution
+DEFAULT_FILLS = {"source": 100.0, "media": 1000.0, "buffer": 500.0}
+FILLABLE = ("source", "media", "buffer")
+
+
+def default_kit(fills: dict[str, float] | None = None) -> dict[str, Vessel]:
+    """A freshly loaded kit: apheresis product in the source bag, media, buffer, empties.
+    ``fills`` (mL) replaces the default volume of the source, media or buffer bag."""
+    volumes = {**DEFAULT_FILLS, **(fills or {})}
+    unknown = set(volumes) - set(FILLABLE)
+    if unknown:
+        raise ValueError(f"only {', '.join(FILLABLE)} can be filled, not {sorted(unknown)}")
     return {
-        "source": media(100.0, cells_per_ml=1.0e6),
-        "media": media(1000.0),
-        "buffer": buffer(500.0),
+        "source": media(volumes["source"], cells_per_ml=SOURCE_CELLS_PER_ML),
+        "media": media(volumes["media"]),
+        "buffer": buffer(volumes["buffer"]),
         "waste": Vessel(),
         "product": Vessel(),
         "chamber": Vessel(),

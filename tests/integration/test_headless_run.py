@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.store.checks import verify_database
 
 RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
@@ -13,6 +15,49 @@ def celldeck(*args, timeout=240):
     return subprocess.run(
         [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.mark.parametrize("name", ["media_exchange", "wash_concentrate"])
+def test_every_shipped_recipe_runs_to_complete(tmp_path, name):
+    result = celldeck(
+        "run",
+        str(RECIPES / f"{name}.toml"),
+        "--batch",
+        f"B-{name}",
+        "--simulator",
+        "--speed",
+        "150",
+        "--auto-confirm",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "final state: Complete" in result.stdout and "OUTSIDE" not in result.stdout
+    assert verify_database(tmp_path / "celldeck.db")[0].ok
+
+
+def test_an_outcome_outside_the_recipe_range_fails_the_run(tmp_path):
+    strict = tmp_path / "strict.toml"
+    strict.write_text(
+        (RECIPES / "demo.toml")
+        .read_text()
+        .replace('product_volume = ["43 mL", "47 mL"]', 'product_volume = ["90 mL", "100 mL"]')
+    )
+    result = celldeck(
+        "run",
+        str(strict),
+        "--batch",
+        "B-STRICT",
+        "--simulator",
+        "--speed",
+        "150",
+        "--auto-confirm",
+        "--data-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 3, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "final state: Complete" in result.stdout
+    assert "outcome product_volume" in result.stderr and "OUTSIDE 90..100" in result.stderr
 
 
 def test_demo_recipe_runs_to_complete(tmp_path):
@@ -33,6 +78,7 @@ def test_demo_recipe_runs_to_complete(tmp_path):
     assert "step 8 Sign off: finished" in result.stdout
     product = float(result.stdout.split("product bag ")[1].split(" g")[0])
     assert 44.0 <= product <= 46.0  # the recipe's 45 mL harvest reached the product bag
+    assert "outcome product_cells" in result.stdout and "OUTSIDE" not in result.stdout
     check, _ = verify_database(tmp_path / "celldeck.db")
     assert check.ok, check.message
 
@@ -88,4 +134,7 @@ def test_car_t_10_day_recipe_completes_headless_in_minutes(tmp_path):
     assert "target dose reached" in result.stdout  # 2e9 cells grown before harvest
     product = float(result.stdout.split("product bag ")[1].split(" g")[0])
     assert 140.0 <= product <= 155.0  # 100 mL harvest + 50 mL formulation buffer
+    # within the recipe's expected outcome (product volume and cells), checked by the engine
+    assert "outcome product_volume" in result.stdout and "outcome product_cells" in result.stdout
+    assert "OUTSIDE" not in result.stdout
     assert verify_database(tmp_path / "celldeck.db")[0].ok

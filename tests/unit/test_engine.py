@@ -11,7 +11,7 @@ from app.batch.engine import BatchEngine
 from app.batch.journal import JournalEntry, JournalMismatch
 from app.batch.recipe import load_recipe_file
 from app.batch.states import State
-from hardware.commands import RunPump, SetValve
+from hardware.commands import RunPump, SetRotor, SetValve
 from hardware.driver import InstrumentError
 from hardware.protocol import CHANNEL_INDEX, CHANNELS
 
@@ -23,6 +23,7 @@ class MemoryRecord:
         self.entries: list[JournalEntry] = []
         self.states: list[str] = []
         self.notes: list[str] = []
+        self.alarm_events: list = []
 
     def transition(self, transition) -> None:
         self.states.append(transition.new.value)
@@ -38,6 +39,9 @@ class MemoryRecord:
 
     def answered(self, number, prompt, answer, user) -> None:
         pass
+
+    def alarm(self, event) -> None:
+        self.alarm_events.append(event)
 
     def journal(self, step: int, kind: str, data: dict[str, Any]) -> None:
         self.entries.append(JournalEntry(step, kind, data))
@@ -141,3 +145,52 @@ def test_a_refused_phase_command_holds_the_run_and_is_sent_again_at_restart():
     assert engine.state is State.HELD and "VALVE refused" in engine.held_reason
     engine.restart("op", "door closed")
     assert SetValve("buffer", True) in sent
+
+
+def test_pause_waits_for_the_step_to_end_and_resume_goes_on_with_the_next():
+    sent: list = []
+    engine, record = engine_at_prime(sent)
+    engine.pause("op")
+    assert engine.state is State.PAUSING
+    engine.on_sample(1, 11_000, values(p1_vol=110.0))  # the prime goes on while pausing
+    engine.on_sample(1, 21_000, values(p1_vol=120.0))  # and ends
+    assert engine.state is State.PAUSED and engine.current_step == 3
+    assert [e.step for e in record.entries if e.kind == "start"] == [1, 2]  # no step 3 yet
+    engine.resume("op")
+    assert engine.state is State.RUNNING
+    assert [e.step for e in record.entries if e.kind == "start"] == [1, 2, 3]
+
+
+def test_stop_lets_the_transfer_under_way_finish_then_stops_everything():
+    sent: list = []
+    engine, record = engine_at_prime(sent)
+    with pytest.raises(ValueError, match="reason"):
+        engine.stop("op", " ")
+    engine.stop("op", "donor sample rejected")
+    assert engine.state is State.STOPPING
+    engine.on_sample(1, 6_000, values(p1_vol=105.0))
+    assert engine.state is State.STOPPING  # 5 of 10 mL moved
+    engine.on_sample(1, 11_000, values(p1_vol=110.0))
+    assert engine.state is State.STOPPED
+    assert sent[-3:] == [RunPump(1, 0.0), RunPump(2, 0.0), SetRotor(0.0)]
+    assert record.states[-2:] == ["Stopping", "Stopped"]
+    engine.reset("op")
+    assert engine.state is State.IDLE
+
+
+def test_an_alarm_that_holds_the_batch_holds_it_once_after_its_delay():
+    recipe = load_recipe_file(DEMO)
+    record = MemoryRecord()
+    sent: list = []
+    engine = BatchEngine(recipe, recipe.resolve(), lambda c: sent.append(c) or "ok", record)
+    engine.on_sample(1, 0, values())
+    engine.start("op")
+    engine.answer("confirmed", "op")
+    engine.on_sample(1, 1_000, values(pressure=300.0))
+    assert engine.state is State.RUNNING  # on-delay 5 s not yet over
+    engine.on_sample(1, 7_000, values(pressure=310.0))
+    assert engine.state is State.HELD and "LINE_PRESSURE_HIGH" in engine.held_reason
+    came = [e for e in record.alarm_events if e.tag == "LINE_PRESSURE_HIGH"]
+    assert [e.new.value for e in came] == ["unacknowledged"]
+    engine.acknowledge("LINE_PRESSURE_HIGH", "op")
+    assert engine.alarms.active()[0][1].value == "acknowledged"

@@ -109,6 +109,42 @@ MALFORMED = [
         "roles",
     ),
     ("integer expected", ("repeats = 1", "repeats = 1.5"), "steps[6].repeats", "integer"),
+    ("alarm limit unit", ('limit = "250 mbar"', 'limit = "250 mL"'), "alarms[1].limit", "mbar"),
+    ("alarm kind", ('kind = "high"', 'kind = "sideways"'), "alarms[1].kind", "unknown kind"),
+    ("alarm channel", ('channel = "pressure"', 'channel = "mood"'), "alarms[1].channel", "unknown"),
+    ("alarm priority", ('priority = "high"', 'priority = "urgent"'), "alarms[1].priority", "needs"),
+    (
+        "alarm without response",
+        ('response = "The batch is held.', 'responsee = "The batch is held.'),
+        "alarms[1].response",
+        "operator response",
+    ),
+    (
+        "deviation without set-point",
+        ('setpoint = "temp_sp"\n', ""),
+        "alarms[2].setpoint",
+        "set-point channel",
+    ),
+    (
+        "reserved alarm tag",
+        ('tag = "TEMP_DEVIATION"', 'tag = "CHAMBER_OVERTEMP"'),
+        "alarms[2].tag",
+        "instrument alarm",
+    ),
+    ("alarm hold flag", ("hold = true", 'hold = "yes"'), "alarms[1].hold", "true or false"),
+    (
+        "outcome range reversed",
+        ('product_volume = ["43 mL", "47 mL"]', 'product_volume = ["47 mL", "43 mL"]'),
+        "outcome.product_volume",
+        "empty",
+    ),
+    (
+        "outcome unknown",
+        ('product_volume = ["43 mL", "47 mL"]', 'product_colour = ["43 mL", "47 mL"]'),
+        "outcome.product_colour",
+        "unknown outcome",
+    ),
+    ("product bag filled", ('buffer = "500 mL"', 'product = "500 mL"'), "kit.product", "empty"),
 ]
 
 
