@@ -25,6 +25,7 @@ ALARM_KEYS = {
     "on_delay",
     "deadband",
     "suppressed_in",
+    "active_in",
     "hold",
 }
 RESERVED_TAGS = {d.tag for d in INSTRUMENT_ALARMS} | {"FLOOD"}
@@ -145,6 +146,18 @@ def _alarm(raw: dict, path: tuple, label: str, problem: Report) -> AlarmDefiniti
             f"must list phases (known: {', '.join(PHASES)})",
         )
         suppressed = []
+    if "active_in" in raw:  # a limit for some phases only: suppressed in all the others
+        active = raw["active_in"]
+        if "suppressed_in" in raw:
+            report((*path, "active_in"), f"{label}.active_in", "use active_in or suppressed_in")
+        elif not isinstance(active, list) or not active or any(p not in PHASES for p in active):
+            report(
+                (*path, "active_in"),
+                f"{label}.active_in",
+                f"must list phases (known: {', '.join(PHASES)})",
+            )
+        else:
+            suppressed = [p for p in PHASES if p not in active]
     hold = raw.get("hold", False)
     if not isinstance(hold, bool):
         report((*path, "hold"), f"{label}.hold", "must be true or false")

@@ -220,3 +220,16 @@ def test_hold_until_needs_a_known_channel():
     )
     with pytest.raises(RecipeError, match="unknown channel 'tempp'"):
         load_recipe(text, "broken.toml")
+
+
+def test_an_alarm_active_in_some_phases_is_suppressed_in_all_the_others():
+    cart = (Path(__file__).parents[2] / "resources" / "recipes" / "cart_10day.toml").read_text()
+    old = 'suppressed_in = ["transfer", "wash", "harvest", "formulate"]\nresponse = "Dis'
+    assert old in cart
+    recipe = load_recipe(cart.replace(old, 'active_in = ["culture"]\nresponse = "Dis'))
+    do_low = next(a for a in recipe.alarms if a.tag == "DO_LOW")
+    assert "culture" not in do_low.suppressed_in and "transfer" in do_low.suppressed_in
+    with pytest.raises(RecipeError, match="active_in or suppressed_in"):
+        load_recipe(
+            cart.replace(old, old.replace("\nresponse", '\nactive_in = ["culture"]\nresponse'))
+        )
