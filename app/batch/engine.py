@@ -86,6 +86,7 @@ class BatchEngine:
         self._journal: PhaseJournal | None = None
         self._waiting: _Waiting | None = None
         self.held_reason = ""
+        self.held_by: Trigger | None = None  # who held the run: an operator, or a fault
         self._in_phase = False
         self._deferred: list[Event] = []
         self._recovering = False
@@ -144,6 +145,21 @@ class BatchEngine:
     def current_step(self) -> int:
         return self.step_index + 1
 
+    def wait_left_s(self) -> float:
+        """Process seconds the current wait still needs (0 for a prompt)."""
+        waiting = self._waiting
+        if waiting is None:
+            return 0.0
+        wait = waiting.wait
+        if isinstance(wait, Elapsed):
+            return max(0.0, wait.seconds - waiting.elapsed_s)
+        if isinstance(wait, PumpDone):
+            moved = self.latest(f"p{wait.pump}_vol") - waiting.baseline
+            return max(0.0, wait.volume - moved) / abs(wait.rate) * 60.0 if wait.rate else 0.0
+        if isinstance(wait, Until):
+            return max(0.0, wait.timeout_s - waiting.elapsed_s)
+        return 0.0
+
     def latest(self, channel: str) -> float:
         return self.values.get(channel, 0.0)
 
@@ -156,7 +172,7 @@ class BatchEngine:
         if self.state not in (State.RUNNING, State.PAUSED, State.PAUSING, State.RESTARTING):
             return
         self.machine.command(Command.HOLD, trigger, actor, reason)
-        self.held_reason = reason
+        self.held_reason, self.held_by = reason, trigger
         self._make_safe()
         self._checkpoint(running=False)
         self.machine.complete(actor, "pumps and rotor stopped; temperature and gas on")
@@ -254,10 +270,11 @@ class BatchEngine:
         elif self.state is State.HOLDING:
             self._make_safe()
             self.machine.complete(actor, "pumps and rotor stopped; temperature and gas on")
-            self.held_reason = reason
+            self.held_reason, self.held_by = reason, Trigger.SYSTEM
         elif self.state is State.HELD:
             self._make_safe()
             self.held_reason = self.held_reason or reason
+            self.held_by = Trigger.SYSTEM
             self.record.note(self.current_step, reason)
         else:
             self.hold(Trigger.SYSTEM, actor, reason)
@@ -312,7 +329,7 @@ class BatchEngine:
     def link_lost(self, detail: str) -> None:
         if self.state is State.RUNNING:
             self.machine.command(Command.HOLD, Trigger.SYSTEM, "console", f"link lost: {detail}")
-            self.held_reason = f"link lost: {detail}"
+            self.held_reason, self.held_by = f"link lost: {detail}", Trigger.SYSTEM
             self._checkpoint(running=False)
             self.machine.complete("console", "the instrument keeps temperature and gas")
 

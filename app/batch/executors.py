@@ -226,3 +226,34 @@ EXECUTORS: dict[str, Callable[[PhaseContext, dict], PhaseRun]] = {
     "wait": wait,
     "hold_until": hold_until,
 }
+
+
+def nominal_seconds(phase: str, a: dict) -> float:
+    """How long a step should take as written (process seconds), for "time left" and
+    for review's "ran longer than expected". Prompts count as no time."""
+
+    def pumping(volume: float, rate: float, legs: int = 1) -> float:
+        return legs * volume / rate * 60.0 if rate > 0 else 0.0
+
+    bag_to_bag = "chamber" not in (a.get("from"), a.get("to"))
+    estimates: dict[str, Callable[[], float]] = {
+        "prime": lambda: pumping(a["volume"], a["rate"], 2),
+        "transfer": lambda: pumping(a["volume"], a["rate"], 2 if bag_to_bag else 1),
+        "wash": lambda: (
+            a["repeats"] * (a["spin_time"] + pumping(a["supernatant"] + a["buffer"], 60.0))
+        ),
+        "select": lambda: a["incubation"],
+        "activate": lambda: a["incubation"],
+        "transduce": lambda: a["hold"],
+        "culture": lambda: a["duration"],
+        "feed": lambda: pumping(a["volume"], a["rate"]),
+        "sample": lambda: pumping(a["volume"], 20.0),
+        "harvest": lambda: (
+            (120.0 if a.get("spin_speed") else 0.0) + pumping(a["volume"], a["rate"])
+        ),
+        "formulate": lambda: pumping(a["buffer"], a["rate"], 2),
+        "wait": lambda: a["duration"],
+        "hold_until": lambda: a["timeout"],
+    }
+    estimate = estimates.get(phase)
+    return float(estimate()) if estimate else 0.0

@@ -24,6 +24,7 @@ class Role(StrEnum):
 class Permission(StrEnum):
     RUN_OPERATE = "run.operate"  # start, hold, resume, answer prompts, change set-points
     RUN_ABORT = "run.abort"
+    RUN_RECOVER = "run.recover"  # restart a run held by an interlock, alarm, link loss
     ALARM_ACKNOWLEDGE = "alarm.acknowledge"
     ALARM_SHELVE = "alarm.shelve"
     RECIPE_APPROVE = "recipe.approve"
@@ -40,6 +41,7 @@ _ALL = frozenset(Role)
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.RUN_OPERATE: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     Permission.RUN_ABORT: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    Permission.RUN_RECOVER: frozenset({Role.SUPERVISOR}),
     Permission.ALARM_ACKNOWLEDGE: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.SERVICE}),
     Permission.ALARM_SHELVE: frozenset({Role.SUPERVISOR}),
     Permission.RECIPE_APPROVE: frozenset({Role.SUPERVISOR}),

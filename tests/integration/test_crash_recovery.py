@@ -86,7 +86,7 @@ def test_console_killed_at_five_steps_resumes_the_run_each_time(tmp_path):
     text = log.read_text()
     assert text.count("resuming run 1") == len(KILLS)
     assert "final state: Complete" in text
-    assert "instrument event" in text and "WATCHDOG" in text  # what happened meanwhile
+    assert "instrument at" in text and "WATCHDOG" in text  # what happened meanwhile
     product = float(text.split("product bag ")[-1].split(" g")[0])
     assert 44.0 <= product <= 46.0, text  # the 45 mL harvest, moved once
     with sqlite3.connect(db) as conn:

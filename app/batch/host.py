@@ -1,0 +1,472 @@
+"""The run host: one instrument's batch runs, between the connection and the records.
+
+It listens to the connection (samples, events, link state) on the thread that owns the
+connection, feeds the engine and the historian, and carries out what people ask for
+(start, answer, hold, restart, abort, acknowledge, change a set-point) after checking
+their permission here, in the service layer. The console's hardware thread and the
+headless runner both drive a RunHost; neither the GUI nor the runner touches the engine.
+No Qt in here: status goes out through ``on_status``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.batch.alarms import AlarmState, Priority
+from app.batch.engine import BatchEngine
+from app.batch.executors import Prompt, nominal_seconds
+from app.batch.journal import JournalMismatch
+from app.batch.prestart import Check, StartRequest, prestart_checks
+from app.batch.recipe import Recipe
+from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
+from app.batch.states import State, Trigger
+from app.records import Records
+from app.store.audit import AuditEntry
+from app.store.db import connect
+from app.store.recipes import RecipeLibrary
+from app.store.recorder import TelemetryRecorder
+from app.store.security import Permission
+from app.store.signatures import Meaning
+from app.store.users import Session
+from hardware.commands import InstrumentCommand, SetSetpoint
+from hardware.connection import LinkState, Sample
+from hardware.driver import Identity
+from hardware.protocol import CHANNEL_INDEX, Event
+
+STATUS_EVERY_S = 0.25  # status to the screen at most 4 times a second from telemetry
+RUN_SETPOINT_LIMITS = {"temp_sp": (30.0, 38.0), "co2_sp": (0.0, 10.0)}
+"""What an operator may set during a run (tighter than the instrument's own limits)."""
+
+
+class PrestartFailed(ValueError):
+    def __init__(self, checks: list[Check]) -> None:
+        failed = [c for c in checks if not c.ok]
+        super().__init__("; ".join(f"{c.name}: {c.detail}" for c in failed))
+        self.checks = checks
+
+
+@dataclass(frozen=True)
+class AlarmView:
+    tag: str
+    state: str
+    priority: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """What the screens show of the run, as one immutable snapshot."""
+
+    run_id: int | None = None
+    batch: str = ""
+    recipe: str = ""
+    recipe_version: str = ""
+    state: str = ""  # ISA-88 state; "" when no run
+    step: int = 0
+    steps: int = 0
+    step_name: str = ""
+    phase: str = ""
+    step_left_s: float = 0.0
+    time_left_s: float = 0.0
+    process_s: float = 0.0
+    prompt: Prompt | None = None
+    held_reason: str = ""
+    held_by: str = ""
+    recovering: bool = False
+    alarms: tuple[AlarmView, ...] = ()
+    lines: tuple[str, ...] = ()  # the newest lines of the run's record
+    outcome_problems: tuple[str, ...] = ()
+    link: str = ""
+    identity: Identity | None = None
+    values: dict[str, float] = field(default_factory=dict)
+
+
+class RunHost:
+    def __init__(
+        self,
+        records: Records,
+        send: Callable[[InstrumentCommand], str],
+        on_status: Callable[[RunStatus], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
+        self.records = records
+        self.send = send
+        self.on_status = on_status or (lambda status: None)
+        self.on_line = on_line
+        self.library = RecipeLibrary(records.users, records.signatures, records.path)
+        self.recorder = TelemetryRecorder(records.writer)
+        self.engine: BatchEngine | None = None
+        self.record: StoreRunRecord | None = None
+        self.recipe: Recipe | None = None
+        self.batch = ""
+        self.identity: Identity | None = None
+        self.link = LinkState.DISCONNECTED
+        self.values: dict[str, float] = {}
+        self.samples_seen = 0
+        self.lines: list[str] = []
+        self._unfinished: UnfinishedRun | None = None
+        self._next_status = 0.0
+
+    # ------------------------------------------------------------------ recovery
+    def find_unfinished(self) -> tuple[int, int] | None:
+        """At start-up, before connecting: the newest unfinished run on this
+        workstation, made ready to resume. Returns (boot, t_ms) of its newest recorded
+        sample for the connection to back-fill from (None: nothing to back-fill)."""
+        with closing(connect(self.records.path, readonly=True)) as conn:
+            waiting = unfinished_runs(conn)
+            if not waiting:
+                return None
+            unfinished = load_unfinished(conn, waiting[0][0])
+        self.resume(unfinished)
+        return unfinished.last_sample[:2] if unfinished.last_sample else None
+
+    def resume(self, unfinished: UnfinishedRun) -> None:
+        """Bring back a run whose console died; it is held once the instrument is back."""
+        recipe = self.library.runnable(unfinished.recipe_id)
+        if recipe.content_hash != unfinished.recipe_hash:
+            raise ValueError(f"run {unfinished.run_id}: its recipe no longer matches its hash")
+        values, clock = {}, None
+        if unfinished.last_sample:
+            boot, t_ms, values = unfinished.last_sample
+            clock = (boot, t_ms)
+        record = self._record(unfinished.run_id, "console", "Console (recovery)")
+        try:
+            engine = BatchEngine.recover(
+                recipe,
+                recipe.resolve(unfinished.parameters),
+                self.send,
+                record,
+                unfinished.journal,
+                State(unfinished.state),
+                values,
+                clock,
+            )
+        except JournalMismatch as exc:
+            raise ValueError(f"run {unfinished.run_id} cannot be resumed: {exc}") from exc
+        self.engine, self.record, self.recipe = engine, record, recipe
+        self.batch, self._unfinished = unfinished.batch_id, unfinished
+        self.recorder.start_run(unfinished.run_id)
+        self._line(
+            f"resuming run {unfinished.run_id} (batch {unfinished.batch_id}) at step "
+            f"{engine.current_step}, state {unfinished.state}"
+        )
+
+    def _finish_recovery(self) -> None:
+        """Instrument attached and the outage back-filled: the run waits, held, for a
+        supervisor, unless it is not the run's instrument or kit."""
+        unfinished, engine = self._unfinished, self.engine
+        identity = self.identity
+        if unfinished is None or engine is None or identity is None or not self.samples_seen:
+            return
+        self._unfinished = None
+        if identity.serial != unfinished.instrument_serial or identity.kit != unfinished.kit_id:
+            self._line(
+                f"run {unfinished.run_id} belongs to {unfinished.instrument_serial} with kit "
+                f"{unfinished.kit_id}; this is {identity.serial} with {identity.kit}: "
+                "not resumed here"
+            )
+            self.engine = None
+            self.recorder.stop_run()
+            return
+        engine.recovered("console")
+        self._publish(force=True)
+
+    # ------------------------------------------------------------------ ConnectionListener
+    def on_state(self, state: LinkState, detail: str) -> None:
+        self.link = state
+        if state is LinkState.LOST and self.engine is not None:
+            self.engine.link_lost(detail)
+        self._publish(force=True)
+
+    def on_identity(self, identity: Identity) -> None:
+        self.identity = identity
+
+    def on_samples(self, samples: list[Sample]) -> None:
+        self.samples_seen += len(samples)
+        newest = samples[-1].values
+        self.values = {name: float(newest[i]) for name, i in CHANNEL_INDEX.items()}
+        if self.engine is not None:
+            for sample in samples:
+                self.engine.on_sample(sample.boot, sample.t_ms, sample.values)
+        self.recorder.add(
+            np.fromiter((s.boot for s in samples), np.int32, len(samples)),
+            np.fromiter((s.t_ms for s in samples), np.int64, len(samples)),
+            np.fromiter((s.utc for s in samples), np.float64, len(samples)),
+            np.array([s.values for s in samples], dtype=np.float64),
+        )
+        if self._unfinished is not None and self.link is LinkState.CONNECTED:
+            self._finish_recovery()
+        self._publish()
+
+    def on_events(self, events: list[Event]) -> None:
+        for event in events:
+            if event.code in SHOWN_EVENTS:
+                details = " ".join(f"{k}={v}" for k, v in event.data.items() if k != "n")
+                self._line(f"instrument at {event.t_ms / 1000:.0f} s: {event.code} {details}")
+        if self.engine is not None:
+            for event in events:
+                self.engine.on_event(event)
+        self._publish(force=True)
+
+    # ------------------------------------------------------------------ starting
+    def checklist(
+        self, session: Session, version_id: int, batch: str, batch_again: str, overrides: dict
+    ) -> list[Check]:
+        """The pre-start checklist for what the start screen has so far."""
+        recipe = self.library.runnable(version_id)
+        with closing(connect(self.records.path, readonly=True)) as conn:
+            in_progress = tuple(b for _, b, _ in unfinished_runs(conn))
+        request = StartRequest(recipe, batch, batch_again, overrides, session.role, in_progress)
+        checks = prestart_checks(request, self.identity, self.values)
+        if self.link is not LinkState.CONNECTED:
+            checks[0] = Check("instrument connected", False, f"link {self.link.value.lower()}")
+        if self.engine is not None and not self.engine.finished:
+            checks.append(Check("no run in progress", False, f"batch {self.batch} is running"))
+        return checks
+
+    def start(
+        self,
+        session: Session,
+        version_id: int,
+        batch: str,
+        batch_again: str,
+        overrides: dict[str, float] | None = None,
+    ) -> int:
+        """Start a new run of an approved recipe version: permission, checklist, record."""
+        self.records.users.require(session, Permission.RUN_OPERATE, "run", batch)
+        overrides = dict(overrides or {})
+        checks = self.checklist(session, version_id, batch, batch_again, overrides)
+        if not all(c.ok for c in checks):
+            raise PrestartFailed(checks)
+        recipe = self.library.runnable(version_id)
+        identity = self.identity
+        assert identity is not None
+        record = self._record(None, str(session.user_id), session.full_name)
+        run_id = record.create(
+            batch.strip(),
+            version_id,
+            recipe.content_hash,
+            identity.serial,
+            identity.firmware,
+            identity.kit,
+            overrides,
+        )
+        self.recorder.start_run(run_id)
+        self.engine = BatchEngine(recipe, recipe.resolve(overrides), self.send, record)
+        self.record, self.recipe, self.batch = record, recipe, batch.strip()
+        self.engine.start(session.full_name)
+        self._publish(force=True)
+        return run_id
+
+    def _record(self, run_id: int | None, actor_id: str, actor_name: str) -> StoreRunRecord:
+        self.lines = []
+        return StoreRunRecord(
+            self.records.writer, actor_id, actor_name, run_id=run_id, on_line=self._line
+        )
+
+    # ------------------------------------------------------------------ operating
+    def _engine(self) -> BatchEngine:
+        if self.engine is None:
+            raise ValueError("no run is in progress")
+        return self.engine
+
+    def answer(
+        self,
+        session: Session,
+        value: Any,
+        password: str = "",
+        second: tuple[str, str] | None = None,
+        automated: bool = False,
+    ) -> None:
+        """Answer the pending prompt. A signature step needs the user's password (and
+        user name at a session's first signing); a second-person step also the second
+        user's name and password."""
+        engine = self._engine()
+        self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
+        prompt = engine.pending_prompt
+        if prompt is None:
+            raise ValueError("no question is waiting for an answer")
+        who = f"{session.full_name} (automated)" if automated else session.full_name
+        if prompt.response == "signature":
+            self._sign_step(session, password, prompt, second)
+            value = "signed"
+        engine.answer(value, who)
+        self._publish(force=True)
+
+    def _sign_step(
+        self, session: Session, password: str, prompt: Prompt, second: tuple[str, str] | None
+    ) -> None:
+        engine = self._engine()
+        record_id = f"{self.record.run_id}/step/{engine.current_step}"
+        content = f"{prompt.message}\nrun {self.record.run_id} batch {self.batch}"
+        if prompt.second_person and second is None:
+            raise ValueError("this step needs a second person's signature as well")
+        signatures = self.records.signatures
+        username = None if session.signed_once else session.username
+        signatures.sign(
+            session, password, Meaning.PERFORMED, "run-step", record_id, content, username=username
+        )
+        if prompt.second_person and second is not None:
+            verifier = self.records.users.login(*second)
+            if verifier.user_id == session.user_id:
+                raise ValueError("the second person must be someone else")
+            signatures.sign(
+                verifier,
+                second[1],
+                Meaning.VERIFIED,
+                "run-step",
+                record_id,
+                content,
+                username=verifier.username,
+            )
+
+    def hold(self, session: Session, reason: str) -> None:
+        self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
+        self._engine().hold(Trigger.OPERATOR, session.full_name, reason)
+        self._publish(force=True)
+
+    def restart(self, session: Session, reason: str, automated: bool = False) -> None:
+        """Go on after a hold. After an interlock, an alarm, a lost link or a console
+        restart it is a supervisor's decision; an operator's own hold, the operator's."""
+        engine = self._engine()
+        needed = (
+            Permission.RUN_OPERATE if engine.held_by is Trigger.OPERATOR else Permission.RUN_RECOVER
+        )
+        self.records.users.require(session, needed, "run", self.batch)
+        who = f"{session.full_name} (automated)" if automated else session.full_name
+        engine.restart(who, reason)
+        self._publish(force=True)
+
+    def abort(self, session: Session, reason: str) -> None:
+        if not reason.strip():
+            raise ValueError("aborting a run needs a reason")
+        self.records.users.require(session, Permission.RUN_ABORT, "run", self.batch)
+        self._engine().abort(session.full_name, reason)
+        self._publish(force=True)
+
+    def pause(self, session: Session, reason: str = "") -> None:
+        self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
+        self._engine().pause(session.full_name, reason)
+        self._publish(force=True)
+
+    def resume_paused(self, session: Session, reason: str = "") -> None:
+        self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
+        self._engine().resume(session.full_name, reason)
+        self._publish(force=True)
+
+    def stop(self, session: Session, reason: str) -> None:
+        self.records.users.require(session, Permission.RUN_ABORT, "run", self.batch)
+        self._engine().stop(session.full_name, reason)
+        self._publish(force=True)
+
+    def acknowledge(self, session: Session, tag: str, automated: bool = False) -> None:
+        self.records.users.require(session, Permission.ALARM_ACKNOWLEDGE, "alarm", tag)
+        who = f"{session.full_name} (automated)" if automated else session.full_name
+        self._engine().acknowledge(tag, who)
+        self._publish(force=True)
+
+    def shelve(self, session: Session, tag: str, reason: str, minutes: float) -> None:
+        self.records.users.require(session, Permission.ALARM_SHELVE, "alarm", tag)
+        engine = self._engine()
+        engine.alarms.shelve(tag, session.full_name, reason, minutes * 60.0, engine.process_s)
+        self._publish(force=True)
+
+    def change_setpoint(self, session: Session, name: str, value: float, reason: str) -> None:
+        """A set-point change during a run: within the run limits, with a reason,
+        audited (durable) before it is sent."""
+        self.records.users.require(session, Permission.RUN_OPERATE, "setpoint", name)
+        if name not in RUN_SETPOINT_LIMITS:
+            raise ValueError(f"{name} cannot be changed during a run")
+        low, high = RUN_SETPOINT_LIMITS[name]
+        if not low <= value <= high:
+            raise ValueError(f"{name} {value:g} is outside {low:g}..{high:g} for a run")
+        if not reason.strip():
+            raise ValueError("a set-point change needs a reason")
+        run_id = self.record.run_id if self.record else None
+        self.records.writer.record(
+            AuditEntry(
+                str(session.user_id),
+                session.full_name,
+                "setpoint.change",
+                "setpoint",
+                name,
+                old_value=f"{self.values.get(name, float('nan')):g}",
+                new_value=f"{value:g}",
+                reason=reason,
+                run_id=run_id,
+            )
+        )
+        self.send(SetSetpoint(name, value))
+        self._publish(force=True)
+
+    def close(self) -> None:
+        stored = self.recorder.stop_run()
+        if stored is not None:
+            stored.exception(30.0)
+        self.recorder.close()
+
+    # ------------------------------------------------------------------ status
+    def _line(self, text: str) -> None:
+        self.lines = [*self.lines[-49:], text]
+        if self.on_line:
+            self.on_line(text)
+
+    def status(self) -> RunStatus:
+        engine, recipe = self.engine, self.recipe
+        if engine is None or recipe is None:
+            return RunStatus(link=self.link.value, identity=self.identity, values=self.values)
+        index = min(engine.step_index, len(recipe.steps) - 1)
+        step = recipe.steps[index]
+        step_left = engine.wait_left_s()
+        later = sum(
+            nominal_seconds(s.phase, a)
+            for s, a in zip(recipe.steps[index + 1 :], engine.arguments[index + 1 :], strict=True)
+        )
+        return RunStatus(
+            run_id=self.record.run_id if self.record else None,
+            batch=self.batch,
+            recipe=recipe.name,
+            recipe_version=recipe.version,
+            state=engine.state.value,
+            step=min(engine.current_step, len(recipe.steps)),
+            steps=len(recipe.steps),
+            step_name=step.name,
+            phase=step.phase,
+            step_left_s=step_left,
+            time_left_s=0.0 if engine.finished else step_left + later,
+            process_s=engine.process_s,
+            prompt=engine.pending_prompt,
+            held_reason=engine.held_reason,
+            held_by=engine.held_by.value if engine.held_by else "",
+            recovering=self._unfinished is not None,
+            alarms=tuple(
+                AlarmView(tag, state.value, priority.value, self._alarm_message(tag))
+                for tag, state, priority in engine.alarms.active()
+            ),
+            lines=tuple(self.lines[-12:]),
+            outcome_problems=tuple(engine.outcome_problems),
+            link=self.link.value,
+            identity=self.identity,
+            values=self.values,
+        )
+
+    def _alarm_message(self, tag: str) -> str:
+        definition = self._engine().alarms.alarms[tag].definition
+        return definition.response
+
+    def _publish(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now >= self._next_status:
+            self._next_status = now + STATUS_EVERY_S
+            self.on_status(self.status())
+
+
+SHOWN_EVENTS = ("WATCHDOG", "BOOT", "INTERLOCK", "SAFE", "HISTORY_GAP", "EVENT_GAP")
+UNACKNOWLEDGED = (AlarmState.UNACKNOWLEDGED.value, AlarmState.RETURNED_UNACKNOWLEDGED.value)
+PRIORITY_ORDER = {Priority.HIGH.value: 0, Priority.MEDIUM.value: 1, Priority.LOW.value: 2}

@@ -1,0 +1,93 @@
+"""The run host checks permissions in the service layer: who may start, restart after a
+fault, shelve, change a set-point; and a set-point change is audited before it is sent."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app.batch.host import PrestartFailed, RunHost
+from app.batch.recipe import load_recipe_file
+from app.batch.states import State, Trigger
+from app.records import DEMO_PASSWORD, Records
+from app.store.recipes import RecipeLibrary
+from app.store.users import PermissionDenied
+from hardware.commands import SetSetpoint
+from hardware.connection import LinkState
+from hardware.driver import Identity
+
+DEMO = Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml"
+READY = {"door": 0.0, "state": 0.0, "ilk": 0.0, "temp_sp": 37.0}
+
+
+@pytest.fixture
+def setting(tmp_path):
+    records = Records.open(tmp_path, demo=True)
+    sent: list = []
+    host = RunHost(records, lambda c: sent.append(c) or "ok")
+    host.identity = Identity("CD-1000", "SIM-0001", "1.0.0", "CART-STD-0001", 1, 0)
+    host.link, host.values = LinkState.CONNECTED, dict(READY)
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    library = RecipeLibrary(records.users, records.signatures, records.path)
+    version = library.import_recipe(load_recipe_file(DEMO), str(supervisor.user_id), "Demo")
+    library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
+    yield records, host, sent, version.id
+    host.close()
+    records.close()
+
+
+def login(records, name):
+    return records.users.login(name, DEMO_PASSWORD)
+
+
+def test_service_may_not_start_a_run_and_the_attempt_is_audited(setting):
+    records, host, _, version = setting
+    with pytest.raises(PermissionDenied):
+        host.start(login(records, "service"), version, "B-1", "B-1")
+    with sqlite3.connect(records.path) as conn:
+        denied = conn.execute("SELECT COUNT(*) FROM audit WHERE action = 'permission.denied'")
+        assert denied.fetchone()[0] == 1
+    assert host.engine is None
+
+
+def test_a_failing_checklist_refuses_the_start(setting):
+    records, host, _, version = setting
+    host.values = {**READY, "door": 1.0}
+    with pytest.raises(PrestartFailed, match="door"):
+        host.start(login(records, "operator"), version, "B-1", "B-1")
+    with pytest.raises(PrestartFailed, match="differ"):
+        host.values = dict(READY)
+        host.start(login(records, "operator"), version, "B-1", "B-2")
+
+
+def test_after_a_fault_only_a_supervisor_restarts(setting):
+    records, host, _, version = setting
+    operator = login(records, "operator")
+    host.start(operator, version, "B-1", "B-1")
+    host.engine.hold(Trigger.INTERLOCK, "instrument", "interlock DOOR")
+    with pytest.raises(PermissionDenied):
+        host.restart(operator, "door closed again")
+    host.restart(login(records, "supervisor"), "door closed again, checked")
+    assert host.engine.state is State.RUNNING
+    host.hold(operator, "waiting for the sample")
+    host.restart(operator, "sample taken")  # an operator's own hold: the operator's call
+    assert host.engine.state is State.RUNNING
+
+
+def test_a_setpoint_change_needs_a_reason_a_range_and_is_audited_first(setting):
+    records, host, sent, version = setting
+    operator = login(records, "operator")
+    host.start(operator, version, "B-1", "B-1")
+    with pytest.raises(ValueError, match="outside"):
+        host.change_setpoint(operator, "temp_sp", 41.0, "too cold")
+    with pytest.raises(ValueError, match="reason"):
+        host.change_setpoint(operator, "temp_sp", 36.5, " ")
+    host.change_setpoint(operator, "temp_sp", 36.5, "per deviation DV-12")
+    assert sent[-1] == SetSetpoint("temp_sp", 36.5)
+    with sqlite3.connect(records.path) as conn:
+        row = conn.execute(
+            "SELECT old_value, new_value, reason FROM audit WHERE action = 'setpoint.change'"
+        ).fetchone()
+    assert row == ("37", "36.5", "per deviation DV-12")
+    with pytest.raises(PermissionDenied):
+        host.shelve(operator, "LINE_PRESSURE_HIGH", "sensor check", 30)
