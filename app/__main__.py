@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
     parser.add_argument(
+        "--high-contrast", action="store_true", help="the high-contrast cleanroom theme"
+    )
+    parser.add_argument(
         "--telemetry-hz", type=float, default=10.0, help="telemetry rate to request"
     )
     parser.add_argument("--sim-speed", type=float, default=1.0, help="demo simulator speed factor")
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         demo=args.demo or not args.port,
         kiosk=args.kiosk,
+        high_contrast=args.high_contrast,
         telemetry_hz=args.telemetry_hz,
         sim_speed=args.sim_speed,
         sim_faults=tuple(args.sim_fault),

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.batch.host import RunHost
+from app.demo import seed_demo_recipes
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
 from app.technical_log import setup_technical_log
@@ -16,6 +18,8 @@ from hardware.worker import InstrumentController
 
 log = logging.getLogger(__name__)
 
+DEMO_KIT = "CART-STD-SIM-0001"  # the demo instrument has the kit the shipped recipes need
+
 
 @dataclass
 class ConsoleOptions:
@@ -23,6 +27,7 @@ class ConsoleOptions:
     port: str | None = None
     demo: bool = False
     kiosk: bool = False
+    high_contrast: bool = False
     telemetry_hz: float = 10.0
     sim_speed: float = 1.0
     sim_faults: tuple[str, ...] = ()
@@ -42,8 +47,11 @@ class Console:
         setup_technical_log(self.data_dir)
         self.failure_listeners: list[Callable[[str], None]] = []
         self.records = Records.open(self.data_dir, demo=self.demo, on_failure=self._records_failed)
+        if self.demo:
+            seed_demo_recipes(self.records)  # a trainee can start the Demo recipe at once
         self.simulator: SimulatorProcess | None = None
         self.controller: InstrumentController | None = None
+        self.host: RunHost | None = None
 
     def _records_failed(self, message: str) -> None:
         """Writer thread: a write did not reach the disk. Everyone listening hears it."""
@@ -55,13 +63,17 @@ class Console:
         connect to its signals, then call ``start``."""
         url = self.options.port
         if self.demo:
-            args = ["--speed", str(self.options.sim_speed)]
+            args = ["--speed", str(self.options.sim_speed), "--kit", DEMO_KIT]
             for fault in self.options.sim_faults:
                 args += ["--fault", fault]
             self.simulator = SimulatorProcess(args)
             url = self.simulator.start()
             log.info("demo mode: simulated instrument on %s", url)
         self.controller = InstrumentController(url, self.options.telemetry_hz)
+        worker = self.controller.worker
+        self.host = RunHost(self.records, lambda command: worker.connection.execute(command))
+        worker.listeners.append(self.host)  # batch runs are served on the hardware thread
+        worker.before_connect = self.host.find_unfinished  # a run the last console left
         return self.controller
 
     def start(self) -> None:
@@ -74,6 +86,9 @@ class Console:
         if self.controller is not None:
             self.controller.shutdown()
             self.controller = None
+        if self.host is not None:
+            self.host.close()  # the last telemetry of a run on disk
+            self.host = None
         if self.records is not None:
             self.records.close()
             self.records = None

@@ -1,4 +1,4 @@
-"""Start the Qt application with the console's main window."""
+"""Start the Qt application with the console's shell."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.console import Console, ConsoleOptions
-from app.paths import APP_NAME, ORG_NAME
+from app.paths import APP_NAME, ORG_NAME, resources_dir
 from app.records import DEMO_PASSWORD
 
 
@@ -17,6 +17,9 @@ def run_gui(options: ConsoleOptions) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationName(APP_NAME)
+    from app.ui import theme
+
+    theme.apply(app, "high-contrast" if options.high_contrast else "standard")
     try:
         console = Console(options)
         controller = console.create_controller()
@@ -24,14 +27,7 @@ def run_gui(options: ConsoleOptions) -> int:
         QMessageBox.critical(None, APP_NAME, f"CellDeck cannot start:\n\n{exc}")
         print(f"celldeck: {exc}", file=sys.stderr)
         return 1
-    from app.ui.main_window import MainWindow
-
-    window = MainWindow(controller)
-    records = console.records
-    window.records_bar.show_check(
-        records.startup_check, console.demo, DEMO_PASSWORD, records.users.has_users()
-    )
-    console.failure_listeners.append(window.records_bar.failure.emit)
+    window = build_shell(console, controller)
     console.start()
     if options.kiosk:
         window.showFullScreen()
@@ -42,6 +38,24 @@ def run_gui(options: ConsoleOptions) -> int:
     if options.quit_after_s is not None:
         QTimer.singleShot(int(options.quit_after_s * 1000), lambda: _finish(window, options))
     return app.exec()
+
+
+def build_shell(console: Console, controller):
+    """The shell on the console's parts (also used by the UI tests)."""
+    from app.store.recipes import RecipeLibrary
+    from app.ui.run_controller import RunController
+    from app.ui.shell import Shell, ShellParts
+
+    records = console.records
+    runs = RunController(controller, console.host)
+    library = RecipeLibrary(records.users, records.signatures, records.path)
+    hint = f"DEMO: every account's password is {DEMO_PASSWORD}" if console.demo else ""
+    shell = Shell(ShellParts(controller, runs, records, library, resources_dir() / "recipes", hint))
+    shell.records_bar.show_check(
+        records.startup_check, console.demo, DEMO_PASSWORD, records.users.has_users()
+    )
+    console.failure_listeners.append(shell.records_bar.failure.emit)
+    return shell
 
 
 def _finish(window: QWidget, options: ConsoleOptions) -> None:

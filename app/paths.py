@@ -10,6 +10,15 @@ APP_NAME = "CellDeck"
 ORG_NAME = "CellDeck"
 
 
+def resources_dir() -> Path:
+    """The shipped resources (recipes, styles, fonts, icons): beside the packages in a
+    source tree, or wherever the installer's bundle put them (``CELLDECK_RESOURCES``)."""
+    import os
+
+    override = os.environ.get("CELLDECK_RESOURCES")
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "resources"
+
+
 def default_data_dir() -> Path:
     """Qt's AppDataLocation for CellDeck (e.g. ~/.local/share/CellDeck/CellDeck)."""
     QCoreApplication.setOrganizationName(ORG_NAME)

@@ -196,8 +196,9 @@ class HeadlessRun:
             yield self.args.instrument_port, None
             return
         sim_args = ["--speed", str(self.args.speed), "--kit", f"{recipe.kit.name}-SIM-0001"]
-        for bag, volume in recipe.fills.items():  # the kit as the recipe says it is loaded
-            sim_args += ["--fill", f"{bag}={volume:g}"]
+        for bag in ("source", "media", "buffer"):  # the kit as the recipe says it is loaded
+            if bag in recipe.kit.bags:
+                sim_args += ["--fill", f"{bag}={recipe.fills.get(bag, 0.0):g}"]
         for fault in self.args.sim_fault:
             sim_args += ["--fault", fault]
         with SimulatorProcess(sim_args) as simulator:

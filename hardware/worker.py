@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,7 @@ from PySide6.QtCore import (
 )
 
 from hardware.commands import InstrumentCommand
-from hardware.connection import Connection, LinkState, Sample
+from hardware.connection import Connection, ConnectionListener, LinkState, Sample
 from hardware.driver import Identity, InstrumentError
 from hardware.link import LinkError
 from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES, Event
@@ -107,12 +108,27 @@ class InstrumentWorker(QObject):
         self._next_stats = 0.0
         self._running = False
         self.cancel = threading.Event()  # set from the GUI thread to cut a request short
+        # Set before the thread starts: more listeners served on this thread (the batch
+        # engine's host), and a hook run here before connecting that may name the newest
+        # sample already on record (boot, t_ms) for the first attach to back-fill from.
+        self.listeners: list[ConnectionListener] = []
+        self.before_connect: Callable[[], tuple[int, int] | None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @Slot()
     def start(self) -> None:
+        resume_from = None
+        if self.before_connect is not None:
+            try:
+                resume_from = self.before_connect()
+            except Exception:  # the console still shows the instrument; the log says why
+                log.exception("start-up hook failed")
         self.connection = Connection(
-            self.url, self, telemetry_hz=self.telemetry_hz, cancel=self.cancel
+            self.url,
+            self,
+            telemetry_hz=self.telemetry_hz,
+            cancel=self.cancel,
+            resume_from=resume_from,
         )
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -155,6 +171,15 @@ class InstrumentWorker(QObject):
         self._flush()
         self.command_done.emit(result)
 
+    @Slot(object)
+    def invoke(self, job: Callable[[], None]) -> None:
+        """Run a job on this thread (the job reports its own result)."""
+        try:
+            job()
+        except Exception:
+            log.exception("job on the hardware thread failed")
+        self._flush()
+
     # ------------------------------------------------------------------ loop
     def _tick(self) -> None:
         if not self._running or self.connection is None:
@@ -192,21 +217,33 @@ class InstrumentWorker(QObject):
     # ------------------------------------------------------------------ ConnectionListener
     def on_state(self, state: LinkState, detail: str) -> None:
         self.link_state.emit(state.value, detail)
+        self._tell("on_state", state, detail)
 
     def on_identity(self, identity: Identity) -> None:
         self.identity.emit(identity)
+        self._tell("on_identity", identity)
 
     def on_samples(self, samples: list[Sample]) -> None:
         self._pending.samples.extend(samples)
+        self._tell("on_samples", samples)
 
     def on_events(self, events: list[Event]) -> None:
         self._pending.events.extend(events)
+        self._tell("on_events", events)
+
+    def _tell(self, name: str, *args) -> None:
+        for listener in self.listeners:
+            try:
+                getattr(listener, name)(*args)
+            except Exception:  # one listener's bug must not stop acquisition
+                log.exception("listener %s.%s failed", type(listener).__name__, name)
 
 
 class InstrumentController(QObject):
     """GUI-thread handle on the hardware thread."""
 
     _submit = Signal(object)
+    _invoke = Signal(object)
 
     def __init__(self, url: str, telemetry_hz: float = 10.0, parent: QObject | None = None):
         super().__init__(parent)
@@ -217,6 +254,7 @@ class InstrumentController(QObject):
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.start)
         self._submit.connect(self.worker.submit, Qt.ConnectionType.QueuedConnection)
+        self._invoke.connect(self.worker.invoke, Qt.ConnectionType.QueuedConnection)
         self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
@@ -225,6 +263,10 @@ class InstrumentController(QObject):
     def send(self, command: InstrumentCommand) -> None:
         """Queue a command for the hardware thread; the answer comes as command_done."""
         self._submit.emit(command)
+
+    def run_on_hardware_thread(self, job: Callable[[], None]) -> None:
+        """Queue a job for the hardware thread (it reports its own result)."""
+        self._invoke.emit(job)
 
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
         """Ordered stop: cut any request short, stop acquisition and close the port in the

@@ -181,11 +181,13 @@ class BatchEngine:
         if self._recovering:
             raise ValueError("the run is still being recovered: wait for the instrument")
         self.machine.command(Command.RESTART, Trigger.OPERATOR, actor, reason)
-        self._resume_wait()
+        failed = self._resume_wait()
         self.machine.complete(actor)
         self.held_reason = ""
         self._checkpoint(running=True)
-        if self._phase is None and not self.finished:
+        if failed:  # the instrument refused what the step needs: held again, saying why
+            self.hold(Trigger.SYSTEM, "console", f"restart incomplete: {failed}")
+        elif self._phase is None and not self.finished:
             self._next_step()  # recovered between two steps
         else:
             self._check_wait()
@@ -518,34 +520,34 @@ class BatchEngine:
         for command in (RunPump(1, 0.0), RunPump(2, 0.0), SetRotor(0.0)):
             self._try(command)
 
-    def _resume_wait(self) -> None:
+    def _resume_wait(self) -> str:
         """Send again what the interrupted wait needs; the wait itself (and its pump
-        baseline) stays, so the volume counts from where the step began."""
+        baseline) stays, so the volume counts from where the step began. Returns what
+        could not be done ("" when everything was)."""
         self._try_clear_safe()
-        restore, self._restore = self._restore, []
-        for command in restore:  # a recovered step's set-points and valves
-            self._try(command)
+        commands, self._restore = list(self._restore), []  # a recovered step's set-points
         waiting = self._waiting
-        if waiting is None:
-            return
-        wait = waiting.wait
+        wait = waiting.wait if waiting else None
         if isinstance(wait, PumpDone):
             moved = self.latest(f"p{wait.pump}_vol") - waiting.baseline
             remaining = wait.volume - moved
             if remaining > 0.01:
-                for valve in wait.valves:
-                    self._try(SetValve(valve, True))
-                self._try(RunPump(wait.pump, wait.rate, remaining))
+                commands += [SetValve(valve, True) for valve in wait.valves]
+                commands.append(RunPump(wait.pump, wait.rate, remaining))
         elif isinstance(wait, Elapsed):
-            for command in wait.resume:
-                self._try(command)
+            commands += wait.resume
+        failed = [command for command in commands if not self._try(command)]
+        self._restore = [c for c in failed if not isinstance(c, RunPump)]
+        return ", ".join(c.label for c in failed)
 
     def _try_clear_safe(self) -> None:
         if self.latest("state") == SAFE_STATE:  # SAFE after a watchdog trip
             self._try(ClearSafeState())
 
-    def _try(self, command: InstrumentCommand) -> None:
+    def _try(self, command: InstrumentCommand) -> bool:
         try:
             self.send(command)
         except Exception as exc:  # the record says what could not be done
             self.record.note(self.current_step, f"{command.label} not done: {exc}")
+            return False
+        return True

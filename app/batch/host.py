@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from app.batch.alarms import AlarmState, Priority
+from app.batch.alarms import AlarmDefinition, AlarmState, Priority
 from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt, nominal_seconds
 from app.batch.journal import JournalMismatch
@@ -85,6 +85,7 @@ class RunStatus:
     link: str = ""
     identity: Identity | None = None
     values: dict[str, float] = field(default_factory=dict)
+    alarm_definitions: tuple[AlarmDefinition, ...] = ()  # for limit lines on the trends
 
 
 class RunHost:
@@ -283,10 +284,11 @@ class RunHost:
         password: str = "",
         second: tuple[str, str] | None = None,
         automated: bool = False,
+        username: str | None = None,
     ) -> None:
         """Answer the pending prompt. A signature step needs the user's password (and
-        user name at a session's first signing); a second-person step also the second
-        user's name and password."""
+        user name at a session's first signing, as typed by the signer); a
+        second-person step also the second user's name and password."""
         engine = self._engine()
         self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
         prompt = engine.pending_prompt
@@ -294,13 +296,18 @@ class RunHost:
             raise ValueError("no question is waiting for an answer")
         who = f"{session.full_name} (automated)" if automated else session.full_name
         if prompt.response == "signature":
-            self._sign_step(session, password, prompt, second)
+            self._sign_step(session, password, prompt, second, username)
             value = "signed"
         engine.answer(value, who)
         self._publish(force=True)
 
     def _sign_step(
-        self, session: Session, password: str, prompt: Prompt, second: tuple[str, str] | None
+        self,
+        session: Session,
+        password: str,
+        prompt: Prompt,
+        second: tuple[str, str] | None,
+        username: str | None,
     ) -> None:
         engine = self._engine()
         record_id = f"{self.record.run_id}/step/{engine.current_step}"
@@ -308,7 +315,8 @@ class RunHost:
         if prompt.second_person and second is None:
             raise ValueError("this step needs a second person's signature as well")
         signatures = self.records.signatures
-        username = None if session.signed_once else session.username
+        if automated_identity(session) and username is None:
+            username = session.username  # the headless runner signs as itself
         signatures.sign(
             session, password, Meaning.PERFORMED, "run-step", record_id, content, username=username
         )
@@ -454,6 +462,7 @@ class RunHost:
             link=self.link.value,
             identity=self.identity,
             values=self.values,
+            alarm_definitions=tuple(engine.alarms.definitions),
         )
 
     def _alarm_message(self, tag: str) -> str:
@@ -467,6 +476,10 @@ class RunHost:
             self.on_status(self.status())
 
 
-SHOWN_EVENTS = ("WATCHDOG", "BOOT", "INTERLOCK", "SAFE", "HISTORY_GAP", "EVENT_GAP")
+def automated_identity(session: Session) -> bool:
+    return session.username.startswith("automation")
+
+
+SHOWN_EVENTS = ("WATCHDOG", "BOOT", "INTERLOCK", "STATE", "HISTORY_GAP", "EVENT_GAP")
 UNACKNOWLEDGED = (AlarmState.UNACKNOWLEDGED.value, AlarmState.RETURNED_UNACKNOWLEDGED.value)
 PRIORITY_ORDER = {Priority.HIGH.value: 0, Priority.MEDIUM.value: 1, Priority.LOW.value: 2}

@@ -116,7 +116,13 @@ class StoreRunRecord:
         )
 
     def transition(self, transition: Transition) -> None:
+        # Reset readies the unit for the next batch: the run itself keeps its final state.
+        keeps_state = transition.new.value == "Idle" and transition.old.value in FINAL_STATES
+
         def job(ctx) -> None:
+            if keeps_state:
+                ctx.audit.append(self._state_entry(transition))
+                return
             ctx.conn.execute(
                 "UPDATE runs SET state = ?, ended_utc = CASE WHEN ? THEN ? ELSE "
                 "ended_utc END WHERE id = ?",
@@ -127,26 +133,27 @@ class StoreRunRecord:
                     self.run_id,
                 ),
             )
-            ctx.audit.append(
-                AuditEntry(
-                    self.actor_id,
-                    transition.actor,
-                    "run.state",
-                    "run",
-                    str(self.run_id),
-                    old_value=transition.old.value,
-                    new_value=transition.new.value,
-                    reason=f"{transition.cause} ({transition.trigger.value})"
-                    + (f": {transition.reason}" if transition.reason else ""),
-                    run_id=self.run_id,
-                )
-            )
+            ctx.audit.append(self._state_entry(transition))
 
         self.writer.call(job)
         self._line(
             f"{transition.old.value} -> {transition.new.value} "
             f"[{transition.cause}, {transition.trigger.value}]"
             + (f": {transition.reason}" if transition.reason else "")
+        )
+
+    def _state_entry(self, transition: Transition) -> AuditEntry:
+        return AuditEntry(
+            self.actor_id,
+            transition.actor,
+            "run.state",
+            "run",
+            str(self.run_id),
+            old_value=transition.old.value,
+            new_value=transition.new.value,
+            reason=f"{transition.cause} ({transition.trigger.value})"
+            + (f": {transition.reason}" if transition.reason else ""),
+            run_id=self.run_id,
         )
 
     def step_started(self, number: int, name: str, process_s: float) -> None:

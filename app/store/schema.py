@@ -152,7 +152,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE runs ADD COLUMN recipe_hash TEXT",
     ],
     4: [
-        # The run's parameters as resolved at start (JSON), needed to resume it.
+        # The parameters changed at run start (JSON, base units), needed to resume it.
         "ALTER TABLE runs ADD COLUMN parameters TEXT",
         # The step journal (app/batch/journal.py): what each step's phase read, sent and
         # was answered, written before it acted, so a restarted console can resume.
@@ -168,6 +168,29 @@ MIGRATIONS: dict[int, list[str]] = {
         "BEGIN SELECT RAISE(ABORT, 'the step journal is append-only'); END",
         "CREATE TRIGGER run_journal_no_delete BEFORE DELETE ON run_journal "
         "BEGIN SELECT RAISE(ABORT, 'the step journal is append-only'); END",
+    ],
+    5: [
+        # Site settings (app/store/settings.py): the current value of each key. Every
+        # change is audited with its old and new value and a reason; rows stay.
+        """CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            changed_utc TEXT NOT NULL,
+            changed_by TEXT NOT NULL
+        )""",
+        "CREATE TRIGGER settings_no_delete BEFORE DELETE ON settings "
+        "BEGIN SELECT RAISE(ABORT, 'settings are changed, never deleted'); END",
+        # Retiring a recipe version (app/store/recipes.py): a supervisor's signature
+        # that takes the version out of use for good. The CHECK on recipes.status
+        # cannot change without rebuilding a table that runs refer to, so a retired
+        # version keeps the status it had and is marked by its retirement signature;
+        # RecipeLibrary reports it as "retired". Once set, nothing about it changes.
+        "ALTER TABLE recipes ADD COLUMN retired_signature_id INTEGER REFERENCES signatures(id)",
+        "ALTER TABLE recipes ADD COLUMN retired_reason TEXT",
+        "CREATE TRIGGER recipes_retired_final BEFORE UPDATE OF status, approval_signature_id,"
+        " retired_signature_id, retired_reason ON recipes"
+        " WHEN OLD.retired_signature_id IS NOT NULL"
+        " BEGIN SELECT RAISE(ABORT, 'a retired recipe version stays retired'); END",
     ],
 }
 LATEST = max(MIGRATIONS)

@@ -144,6 +144,16 @@ class UserService:
         finally:
             conn.close()
 
+    def login_tiles(self) -> list[tuple[str, str, Role]]:
+        """(user name, printed name, role) of the accounts that can sign in, for the
+        login screen's name tiles (nothing secret: the names are on the badges)."""
+        automation = ("automation", "automation-verifier")
+        return [
+            (u.username, u.full_name, u.role)
+            for u in self._users("disabled = 0", order_by="full_name")
+            if u.username not in automation
+        ]
+
     def list_users(self, session: Session) -> list[UserRecord]:
         self.require(session, Permission.USER_ADMIN, "users", "list")
         return self._users()

@@ -1,26 +1,19 @@
-"""Live trends of temperature, pH, DO and line pressure.
+"""The bounded ring buffer behind the live trends (app/ui/run_trends.py).
 
-Samples go into bounded numpy ring buffers as batches arrive; the plots redraw on a
-timer (never per sample), with clip-to-view and peak downsampling, as in pyqtgraph's
-scrollingPlots example. The x axis is process time in minutes, continuous across a
-firmware reset (whose clock restarts at zero), by the same RunClock the historian uses.
+Samples go in as batches arrive; the x axis is process time in minutes, continuous
+across a firmware reset (whose clock restarts at zero), by the same RunClock the
+historian uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QWidget
 
 from app.store.historian import RunClock
-from app.ui import theme
-from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
+from hardware.protocol import CHANNEL_INDEX
 
 TREND_CHANNELS: tuple[str, ...] = ("temp", "ph", "do", "pressure")
 CAPACITY = 100_000  # samples kept per channel (2.7 h at 10 Hz)
-WINDOW_MIN = 10.0
-REDRAW_MS = 66  # 15 Hz
 
 
 class TrendBuffer:
@@ -66,63 +59,3 @@ class TrendBuffer:
         start = self.count % self.capacity
         order = np.r_[start : self.capacity, 0:start]
         return self.x[order], self.y[order]
-
-
-class TrendPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        pg.setConfigOptions(antialias=False, background=theme.SURFACE, foreground=theme.TEXT)
-        self.buffer = TrendBuffer()
-        self.window_min = WINDOW_MIN
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self.plots: dict[str, pg.PlotWidget] = {}
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
-        axis_font = pg.QtGui.QFont()
-        axis_font.setPixelSize(15)
-        for index, name in enumerate(TREND_CHANNELS):
-            channel = CHANNEL_BY_NAME[name]
-            plot = pg.PlotWidget()
-            plot.setTitle(
-                f"<span style='font-size:18px;font-weight:600'>{channel.label}</span>"
-                f"<span style='font-size:16px'>  ({channel.unit})</span>"
-            )
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.hideButtons()
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setTickFont(axis_font)
-                plot.getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" on minutes
-            plot.setLabel("bottom", "process time (min)")
-            item = plot.getPlotItem()
-            item.setClipToView(True)
-            item.setDownsampling(auto=True, mode="peak")
-            pen = pg.mkPen(theme.TREND_COLOURS[name], width=2)
-            self.curves[name] = plot.plot([], [], pen=pen)
-            self.plots[name] = plot
-            layout.addWidget(plot, index // 2, index % 2)
-        self._dirty = False
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self.redraw)
-        self._timer.start(REDRAW_MS)
-
-    def add_batch(self, boot: np.ndarray, t_ms: np.ndarray, values: np.ndarray) -> None:
-        self.buffer.append(boot, t_ms, values)
-        self._dirty = True
-
-    def redraw(self) -> None:
-        if not self._dirty:
-            return
-        self._dirty = False
-        x, y = self.buffer.view()
-        if not len(x):
-            return
-        latest = x[-1]
-        lo = latest - self.window_min
-        start = int(np.searchsorted(x, lo))
-        xs = x[start:]
-        for column, name in enumerate(TREND_CHANNELS):
-            self.curves[name].setData(xs, y[start:, column])
-            self.plots[name].setXRange(max(lo, x[0]), max(latest, x[0] + 0.05), padding=0)

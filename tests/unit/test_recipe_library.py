@@ -8,8 +8,9 @@ import pytest
 
 from app.batch.recipe import load_recipe
 from app.records import DEMO_PASSWORD, Records
-from app.store.recipes import NotApproved, RecipeLibrary
-from app.store.users import PermissionDenied
+from app.store.recipes import NotApproved, RecipeLibrary, side_by_side
+from app.store.signatures import Meaning
+from app.store.users import AuthError, PermissionDenied
 
 DEMO = (Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml").read_text()
 
@@ -63,3 +64,153 @@ def test_a_recipe_text_changed_in_the_file_is_not_runnable(library, tmp_path):
     conn.close()
     with pytest.raises(NotApproved, match="signature broken"):
         lib.runnable(version.id)
+
+
+# ---------------------------------------------------------------------- retire
+
+
+def audit_rows(records, action):
+    conn = sqlite3.connect(records.path)
+    try:
+        return conn.execute(
+            "SELECT user_name, object_id, old_value, new_value, reason FROM audit"
+            " WHERE action = ? ORDER BY id",
+            (action,),
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def approved_demo(lib, records):
+    version = lib.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    lib.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
+    return version, supervisor
+
+
+def test_retire_signs_audits_and_stops_the_version_running(library):
+    lib, records = library
+    version, supervisor = approved_demo(lib, records)
+    retired = lib.retire(supervisor, DEMO_PASSWORD, version.id, "Replaced by the 2.0 process")
+    assert retired.status == "retired" and retired.retired_signature_id
+    assert retired.retired_reason == "Replaced by the 2.0 process"
+    signature = records.signatures.signatures("recipe", str(version.id))[-1]
+    assert signature.id == retired.retired_signature_id
+    assert signature.meaning is Meaning.REJECTED and signature.user_name == "Demo Supervisor"
+    checks = records.signatures.verify("recipe", str(version.id), version.text)
+    assert all(c.valid for c in checks)  # bound to the text that was retired
+    assert audit_rows(records, "recipe.retire") == [
+        ("Demo Supervisor", "Demo v1", "approved", "retired", "Replaced by the 2.0 process")
+    ]
+    with pytest.raises(NotApproved, match=r"Demo v1 was retired \(Replaced.*\): it can no longer"):
+        lib.runnable(version.id)
+    assert lib.approved() == []
+    with pytest.raises(ValueError, match="is retired, not a draft"):
+        lib.approve(supervisor, DEMO_PASSWORD, version.id)
+    with pytest.raises(ValueError, match="already retired"):
+        lib.retire(supervisor, DEMO_PASSWORD, version.id, "again")
+
+
+def test_retire_is_refused_without_authority_reason_or_password(library):
+    lib, records = library
+    version, supervisor = approved_demo(lib, records)
+    operator = records.users.login("operator", DEMO_PASSWORD)
+    with pytest.raises(PermissionDenied):
+        lib.retire(operator, DEMO_PASSWORD, version.id, "because", username="operator")
+    with pytest.raises(ValueError, match="needs a reason"):
+        lib.retire(supervisor, DEMO_PASSWORD, version.id, "   ")
+    with pytest.raises(AuthError, match="password not recognised"):
+        lib.retire(supervisor, "wrong-password", version.id, "obsolete")
+    fresh = records.users.login("supervisor", DEMO_PASSWORD)
+    with pytest.raises(AuthError, match="user name too"):  # first signature of a session
+        lib.retire(fresh, DEMO_PASSWORD, version.id, "obsolete")
+    assert lib.get(version.id).status == "approved"  # nothing changed
+    assert lib.runnable(version.id)
+    assert audit_rows(records, "recipe.retire") == []
+    assert len(records.signatures.signatures("recipe", str(version.id))) == 1  # approval only
+
+
+def test_a_draft_can_be_retired_and_a_retired_version_stays_retired(library):
+    lib, records = library
+    version, supervisor = approved_demo(lib, records)
+    draft = lib.import_recipe(
+        load_recipe(DEMO.replace('duration = "5 min"', 'duration = "7 min"'), "demo.toml"),
+        "u",
+        "Importer",
+    )
+    lib.retire(supervisor, DEMO_PASSWORD, draft.id, "Imported by mistake")
+    assert lib.get(draft.id).status == "retired"
+    assert audit_rows(records, "recipe.retire")[0][2:4] == ("draft", "retired")
+    # a newer approval supersedes the approved one, not the retired one
+    newer = lib.import_recipe(
+        load_recipe(DEMO.replace('duration = "5 min"', 'duration = "8 min"'), "demo.toml"),
+        "u",
+        "Importer",
+    )
+    lib.approve(supervisor, DEMO_PASSWORD, newer.id)
+    assert [lib.get(i).status for i in (version.id, draft.id, newer.id)] == [
+        "superseded",
+        "retired",
+        "approved",
+    ]
+    conn = sqlite3.connect(records.path)
+    with pytest.raises(sqlite3.IntegrityError, match="stays retired"):
+        conn.execute("UPDATE recipes SET retired_signature_id = NULL WHERE id = ?", (draft.id,))
+    conn.close()
+
+
+def test_a_version_an_unfinished_run_uses_cannot_be_retired(library):
+    lib, records = library
+    version, supervisor = approved_demo(lib, records)
+    conn = sqlite3.connect(records.path)
+    conn.execute(
+        "INSERT INTO runs (batch_id, started_utc, state, recipe_id) VALUES ('B-7', 'now',"
+        " 'Held', ?)",
+        (version.id,),
+    )
+    conn.commit()
+    with pytest.raises(ValueError, match=r"used by a run that has not finished: B-7 \(Held\)"):
+        lib.retire(supervisor, DEMO_PASSWORD, version.id, "obsolete")
+    conn.execute("UPDATE runs SET state = 'Complete'")
+    conn.commit()
+    conn.close()
+    assert lib.retire(supervisor, DEMO_PASSWORD, version.id, "obsolete").status == "retired"
+
+
+# ---------------------------------------------------------------------- compare
+
+
+def test_compare_gives_a_side_by_side_line_diff(library):
+    lib, _ = library
+    v1 = lib.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    edited = DEMO.replace('duration = "5 min"', 'duration = "6 min"').replace(
+        'author = "CellDeck"', 'author = "CellDeck"\n# reviewed 2025'
+    )
+    v2 = lib.import_recipe(load_recipe(edited, "demo.toml"), "u", "Importer")
+    rows = lib.compare(v1.id, v2.id)
+    kinds = [kind for kind, _, _ in rows]
+    assert kinds.count("changed") == 1 and kinds.count("added") == 1
+    assert "removed" not in kinds
+    assert ("changed", 'duration = "5 min"', 'duration = "6 min"') in rows
+    assert ("added", "", "# reviewed 2025") in rows
+    assert [left for kind, left, _ in rows if kind != "added"] == DEMO.splitlines()
+    assert [right for kind, _, right in rows if kind != "removed"] == edited.splitlines()
+    backwards = lib.compare(v2.id, v1.id)
+    assert ("removed", "# reviewed 2025", "") in backwards
+    assert all(kind == "same" for kind, _, _ in lib.compare(v1.id, v1.id))
+
+
+def test_side_by_side_pairs_a_replaced_block_and_its_overhang():
+    assert side_by_side(["a", "b", "c"], ["a", "B", "C", "D", "c"]) == [
+        ("same", "a", "a"),
+        ("changed", "b", "B"),
+        ("added", "", "C"),
+        ("added", "", "D"),
+        ("same", "c", "c"),
+    ]
+    assert side_by_side(["x", "y", "z"], ["X"]) == [
+        ("changed", "x", "X"),
+        ("removed", "y", ""),
+        ("removed", "z", ""),
+    ]
+    assert side_by_side([], []) == []

@@ -1,0 +1,657 @@
+"""Administration for administrators: accounts (add, unlock, reset the password,
+disable) and the site settings (account rules, the instrument's serial port).
+
+Every change goes through UserService or SettingsService, which check the permission,
+need a reason and write the audit trail; this screen collects the answers with the
+on-screen keyboard dialogs (opened in small ``_ask_*`` methods so tests can answer
+them) and shows the outcome as a sentence. Reads and writes run in ``Background``,
+never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store.security import PasswordRejected, Role, SecurityPolicy, check_policy
+from app.store.settings import SETTINGS, Setting, SettingsService, SettingValue
+from app.store.users import Session, UserRecord, UserService
+from app.ui import keyboard, theme
+from app.ui.background import Background
+from app.ui.recipes_page import ROW_PX, plain_sentence, set_message, short_utc, touch_button
+
+SIMULATOR = "simulator"
+TYPE_PORT = "type"
+ROLE_WORDS = {
+    Role.OPERATOR: "Operator\nruns batches",
+    Role.SUPERVISOR: "Supervisor\nreviews, approves",
+    Role.SERVICE: "Service engineer\nmaintains the instrument",
+    Role.ADMINISTRATOR: "Administrator\naccounts, settings",
+}
+ADD_REASONS = ["New employee", "New role for an employee", "Temporary contractor", "Other"]
+DISABLE_REASONS = ["Left the company", "Role ended", "Security concern", "Other"]
+UNLOCK_REASONS = ["Identity confirmed in person", "Forgotten password, identity confirmed", "Other"]
+RESET_REASONS = ["Forgotten password", "Password may be known to others", "Other"]
+SETTING_REASONS = [
+    "Site SOP / change control",
+    "QA instruction",
+    "Instrument installed or moved",
+    "Correction of an entry error",
+    "Other",
+]
+
+
+def _parse_utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def password_expiry(user: UserRecord, policy: SecurityPolicy, now: datetime | None = None) -> str:
+    """When the user's password must next be changed, in words."""
+    if user.must_change:
+        return "at next sign-in"
+    try:
+        due = _parse_utc(user.password_changed_utc) + timedelta(days=policy.password_max_age_days)
+    except ValueError:
+        return "unknown"
+    now = now or datetime.now(UTC)
+    return f"EXPIRED {due:%Y-%m-%d}" if due < now else f"{due:%Y-%m-%d}"
+
+
+def account_state(user: UserRecord) -> str:
+    """'active', 'LOCKED', 'DISABLED' or both."""
+    states = [word for flag, word in ((user.disabled, "DISABLED"), (user.locked, "LOCKED")) if flag]
+    return ", ".join(states) or "active"
+
+
+class TileChoiceDialog(QDialog):
+    """Pick one of a few answers from big tiles (no list box to scroll, no typing)."""
+
+    def __init__(
+        self,
+        title: str,
+        prompt: str,
+        options: list[tuple[str, str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setModal(True)
+        self.setMinimumWidth(700)
+        self._value: str | None = None
+        column = QVBoxLayout(self)
+        column.setContentsMargins(24, 20, 24, 20)
+        column.setSpacing(14)
+        heading = QLabel(title)
+        heading.setObjectName("PageTitle")
+        heading.setWordWrap(True)
+        column.addWidget(heading)
+        text = QLabel(prompt)
+        text.setObjectName("Hint")
+        text.setWordWrap(True)
+        column.addWidget(text)
+        grid = QGridLayout()
+        grid.setSpacing(16)
+        self.tiles: dict[str, QPushButton] = {}
+        for index, (value, label) in enumerate(options):
+            tile = QPushButton(label)
+            tile.setObjectName("Tile")
+            tile.setAccessibleName(value)
+            tile.setMinimumSize(240, 110)
+            tile.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            tile.setAutoDefault(False)
+            tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            tile.clicked.connect(lambda _=False, v=value: self.choose(v))
+            grid.addWidget(tile, index // 2, index % 2)
+            self.tiles[value] = tile
+        column.addLayout(grid)
+        column.addStretch(1)
+        cancel = touch_button("Cancel", "Cancel")
+        cancel.setMinimumWidth(220)
+        cancel.clicked.connect(self.reject)
+        column.addWidget(cancel, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def choose(self, value: str) -> None:
+        self._value = value
+        self.accept()
+
+    def value(self) -> str | None:
+        return self._value
+
+
+class AdminPage(QWidget):
+    USER_COLUMNS = ("User name", "Name", "Role", "Account", "Password expires")
+
+    def __init__(
+        self,
+        users: UserService,
+        settings: SettingsService,
+        session_provider: Callable[[], Session | None],
+        background: Background,
+    ) -> None:
+        super().__init__()
+        self.users = users
+        self.settings = settings
+        self.session_provider = session_provider
+        self.background = background
+        self.accounts: list[UserRecord] = []
+        self.setting_values: dict[str, SettingValue] = {}
+        self.policy = SecurityPolicy()
+        self.busy = False
+        self._select_after_load: str | None = None
+
+        title = QLabel("Administration")
+        title.setObjectName("PageTitle")
+        self.message = QLabel("")
+        self.message.setObjectName("Hint")
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("message")
+        self.message.setMinimumHeight(30)
+        columns = QHBoxLayout()
+        columns.setSpacing(16)
+        columns.addWidget(self._accounts_panel(), 2)
+        columns.addWidget(self._settings_panel(), 1)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(16, 12, 16, 12)
+        root.setSpacing(8)
+        root.addWidget(title)
+        root.addWidget(self.message)
+        root.addLayout(columns, 1)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+    @staticmethod
+    def _panel(title: str) -> tuple[QFrame, QVBoxLayout]:
+        frame = QFrame()
+        frame.setObjectName("Panel")
+        column = QVBoxLayout(frame)
+        column.setContentsMargins(14, 12, 14, 12)
+        label = QLabel(title)
+        label.setObjectName("PanelTitle")
+        column.addWidget(label)
+        return frame, column
+
+    def _accounts_panel(self) -> QFrame:
+        frame, column = self._panel("ACCOUNTS")
+        self.table = QTableWidget(0, len(self.USER_COLUMNS))
+        self.table.setAccessibleName("accounts")
+        self.table.setHorizontalHeaderLabels(self.USER_COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(ROW_PX)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        column.addWidget(self.table, 1)
+        self.selection_hint = QLabel("")
+        self.selection_hint.setObjectName("Hint")
+        self.selection_hint.setWordWrap(True)
+        column.addWidget(self.selection_hint)
+        row = QHBoxLayout()
+        row.setSpacing(12)
+        self.add_button = touch_button("Add user…", "add user", "Primary")
+        self.unlock_button = touch_button("Unlock…", "unlock")
+        self.reset_button = touch_button("Reset password…", "reset password")
+        self.disable_button = touch_button("Disable…", "disable", "Danger")
+        self.add_button.clicked.connect(self.add_user)
+        self.unlock_button.clicked.connect(self.unlock_selected)
+        self.reset_button.clicked.connect(self.reset_selected)
+        self.disable_button.clicked.connect(self.disable_selected)
+        for button in (self.add_button, self.unlock_button, self.reset_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.disable_button)
+        column.addLayout(row)
+        return frame
+
+    def _settings_panel(self) -> QFrame:
+        frame, column = self._panel("SETTINGS")
+        body = QWidget()
+        rows = QVBoxLayout(body)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(10)
+        self.value_labels: dict[str, QLabel] = {}
+        self.changed_labels: dict[str, QLabel] = {}
+        self.change_buttons: dict[str, QPushButton] = {}
+        for key, setting in SETTINGS.items():
+            name = QLabel(setting.label)
+            name.setStyleSheet("font-weight: bold; background: transparent;")
+            name.setWordWrap(True)
+            value = QLabel("–")
+            value.setStyleSheet("font-size: 22px; background: transparent;")
+            value.setAccessibleName(f"value {key}")
+            value.setWordWrap(True)
+            changed = QLabel("")
+            changed.setObjectName("Hint")
+            changed.setWordWrap(True)
+            button = touch_button("Change…", f"change {key}")
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            button.clicked.connect(lambda _=False, k=key: self.change_setting(k))
+            text = QVBoxLayout()
+            text.setSpacing(0)
+            text.addWidget(name)
+            text.addWidget(value)
+            text.addWidget(changed)
+            line = QHBoxLayout()
+            line.addLayout(text, 1)
+            line.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+            rows.addLayout(line)
+            self.value_labels[key] = value
+            self.changed_labels[key] = changed
+            self.change_buttons[key] = button
+        rows.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        body.setStyleSheet("background: transparent;")
+        scroll.setStyleSheet("QScrollArea { background: transparent; }")
+        column.addWidget(scroll, 1)
+        return frame
+
+    # ------------------------------------------------------------------ messages
+    def error(self, text: str) -> None:
+        set_message(self.message, text, error=True)
+
+    def hint(self, text: str) -> None:
+        set_message(self.message, text, error=False)
+
+    def _session(self) -> Session | None:
+        session = self.session_provider()
+        if session is None:
+            self.error("Sign in as an administrator to manage accounts and settings.")
+        return session
+
+    def _set_busy(self, busy: bool, text: str = "") -> None:
+        self.busy = busy
+        if busy and text:
+            self.hint(text)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ loading
+    def reload(self) -> None:
+        """Read accounts and settings again (in the background). The shell calls this
+        each time it shows the page."""
+        session = self.session_provider()
+        if session is None:
+            self.accounts = []
+            self.table.setRowCount(0)
+            self._update_buttons()
+            self.hint("Sign in as an administrator to manage accounts and settings.")
+            return
+        self._set_busy(True, READING)
+        self._load(session)
+
+    def _load(self, session: Session) -> None:
+        users, settings = self.users, self.settings
+
+        def job() -> tuple[list[UserRecord], list[SettingValue], SecurityPolicy]:
+            return users.list_users(session), settings.current(), settings.policy()
+
+        self.background.submit(job, self._loaded)
+
+    def _loaded(self, ok: bool, value) -> None:
+        self._set_busy(False)
+        if not ok:
+            self.error(f"The accounts cannot be read. {plain_sentence(value)}")
+            return
+        self.accounts, current, self.policy = value
+        self.setting_values = {item.setting.key: item for item in current}
+        self.table.clearSelection()
+        self.table.setRowCount(len(self.accounts))
+        for row, user in enumerate(self.accounts):
+            cells = (
+                user.username,
+                user.full_name,
+                user.role.value,
+                account_state(user),
+                password_expiry(user, self.policy),
+            )
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, user.username)
+                if col == 3 and (user.disabled or user.locked):
+                    item.setForeground(QBrush(QColor(theme.BAD)))
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                elif user.disabled:
+                    item.setForeground(QBrush(QColor(theme.STALE)))
+                if col == 4 and text.startswith("EXPIRED"):
+                    item.setForeground(QBrush(QColor(theme.WARN)))
+                self.table.setItem(row, col, item)
+        for key, item in self.setting_values.items():
+            self.value_labels[key].setText(item.setting.show(item.value))
+            self.changed_labels[key].setText(
+                f"set by {item.changed_by}, {short_utc(item.changed_utc)}"
+                if item.changed_by
+                else f"default · {item.setting.allowed()}"
+            )
+        if self.message.text() == READING:
+            self.hint(f"{len(self.accounts)} accounts. Tap an account to select it.")
+        if self._select_after_load:
+            self.select_user(self._select_after_load)
+            self._select_after_load = None
+        self._update_buttons()
+
+    def _reload_after(self, text: str, select: str | None = None) -> None:
+        self.hint(text)
+        session = self.session_provider()
+        if session is None:
+            return
+        self._select_after_load = select
+        self._set_busy(True)
+        self._load(session)
+
+    # ------------------------------------------------------------------ selection
+    def selected_user(self) -> UserRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self.accounts):
+            return None
+        return self.accounts[rows[0].row()]
+
+    def select_user(self, username: str) -> None:
+        for row, user in enumerate(self.accounts):
+            if user.username.lower() == username.lower():
+                self.table.selectRow(row)
+                self.table.scrollToItem(self.table.item(row, 0))
+
+    def _update_buttons(self) -> None:
+        user = self.selected_user() if hasattr(self, "table") else None
+        idle = not self.busy
+        self.add_button.setEnabled(idle)
+        usable = user is not None and not user.disabled
+        self.unlock_button.setEnabled(idle and usable and user.locked)
+        self.reset_button.setEnabled(idle and usable)
+        self.disable_button.setEnabled(idle and usable)
+        for button in self.change_buttons.values():
+            button.setEnabled(idle)
+        if user is None:
+            text = "Tap an account to unlock it, reset its password or disable it."
+        elif user.disabled:
+            text = f"{user.username} is disabled: accounts are kept, never re-enabled or reused."
+        else:
+            state = "locked" if user.locked else "active"
+            text = f"Selected: {user.username} ({user.full_name}, {user.role.value}), {state}."
+        self.selection_hint.setText(text)
+
+    # ------------------------------------------------------------------ dialogs
+    def _ask_text(
+        self, title: str, prompt: str, password: bool = False, initial: str = ""
+    ) -> str | None:
+        return keyboard.ask_text(self, title, prompt, password, initial)
+
+    def _ask_number(self, setting: Setting, initial: int) -> float | None:
+        assert setting.low is not None and setting.high is not None
+        return keyboard.ask_number(
+            self, setting.label, setting.unit, setting.low, setting.high, initial, decimals=0
+        )
+
+    def _ask_reason(self, title: str, reasons: list[str]) -> str | None:
+        return keyboard.ask_reason(self, title, reasons)
+
+    def _confirm(self, title: str, message: str, confirm_text: str) -> bool:
+        return keyboard.confirm(self, title, message, confirm_text, danger=True)
+
+    def _choose(self, title: str, prompt: str, options: list[tuple[str, str]]) -> str | None:
+        dialog = TileChoiceDialog(title, prompt, options, self)
+        try:
+            return dialog.value() if dialog.exec() == QDialog.DialogCode.Accepted.value else None
+        finally:
+            dialog.deleteLater()
+
+    def _temporary_password(self, username: str, title: str) -> str | None:
+        """A temporary password typed twice, checked against the rules before the
+        reason is asked (the service checks it again)."""
+        rule = f"at least {self.policy.min_password_length} characters, not containing the name"
+        prompt = f"Temporary password for {username} ({rule}). They change it at first sign-in."
+        while True:
+            first = self._ask_text(title, prompt, password=True)
+            if not first:
+                return None
+            try:
+                check_policy(self.policy, username, first, [])
+            except PasswordRejected as exc:
+                prompt = f"{plain_sentence(exc)} Type another temporary password for {username}."
+                continue
+            again = self._ask_text(
+                title, f"Type the temporary password for {username} again.", True
+            )
+            if again is None:
+                return None
+            if again == first:
+                return first
+            prompt = f"The two entries differ. Type the temporary password for {username} again."
+
+    # ------------------------------------------------------------------ accounts
+    def add_user(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        title = "Add user"
+        username = self._ask_text(title, "User name, used to sign in (e.g. jsmith)")
+        if not username:
+            return self.hint("No user added: cancelled.")
+        username = username.strip()
+        if any(u.username.lower() == username.lower() for u in self.accounts):
+            return self.error(
+                f"The user name {username} is taken (accounts are never reused): choose another."
+            )
+        full_name = self._ask_text(title, f"Printed name of {username}, shown on signatures")
+        if not full_name:
+            return self.hint("No user added: cancelled.")
+        full_name = full_name.strip()
+        roles = [(role.value, ROLE_WORDS[role]) for role in Role]
+        role = self._choose(f"Role of {full_name}", "What may this person do?", roles)
+        if role is None:
+            return self.hint("No user added: cancelled.")
+        password = self._temporary_password(username, title)
+        if password is None:
+            return self.hint("No user added: cancelled.")
+        reason = self._ask_reason(f"Why add {username} ({role})?", ADD_REASONS)
+        if not reason:
+            return self.hint("No user added: cancelled.")
+        self._set_busy(True, f"Adding {username}…")
+        self.background.submit(
+            lambda: self.users.add_user(session, username, full_name, Role(role), password, reason),
+            lambda ok, value: self._account_done(
+                ok,
+                value,
+                f"Added {username} ({full_name}, {role}). Give them the temporary password;"
+                " they must change it at first sign-in.",
+                "No user added",
+                username,
+            ),
+        )
+
+    def _selected_or_say(self) -> tuple[Session, UserRecord] | None:
+        session = self._session()
+        if session is None:
+            return None
+        user = self.selected_user()
+        if user is None:
+            self.error("Tap an account in the list first.")
+            return None
+        return session, user
+
+    def unlock_selected(self) -> None:
+        chosen = self._selected_or_say()
+        if chosen is None:
+            return
+        session, user = chosen
+        reason = self._ask_reason(f"Why unlock {user.username}?", UNLOCK_REASONS)
+        if not reason:
+            return self.hint(f"{user.username} not unlocked: cancelled.")
+        self._set_busy(True, f"Unlocking {user.username}…")
+        self.background.submit(
+            lambda: self.users.unlock(session, user.username, reason),
+            lambda ok, value: self._account_done(
+                ok, value, f"{user.username} is unlocked.", "Not unlocked", user.username
+            ),
+        )
+
+    def reset_selected(self) -> None:
+        chosen = self._selected_or_say()
+        if chosen is None:
+            return
+        session, user = chosen
+        password = self._temporary_password(user.username, f"Reset password of {user.username}")
+        if password is None:
+            return self.hint(f"Password of {user.username} not reset: cancelled.")
+        reason = self._ask_reason(f"Why reset the password of {user.username}?", RESET_REASONS)
+        if not reason:
+            return self.hint(f"Password of {user.username} not reset: cancelled.")
+        self._set_busy(True, f"Resetting the password of {user.username}…")
+        self.background.submit(
+            lambda: self.users.reset_password(session, user.username, password, reason),
+            lambda ok, value: self._account_done(
+                ok,
+                value,
+                f"The password of {user.username} is reset; they must change it at sign-in.",
+                "Password not reset",
+                user.username,
+            ),
+        )
+
+    def disable_selected(self) -> None:
+        chosen = self._selected_or_say()
+        if chosen is None:
+            return
+        session, user = chosen
+        if not self._confirm(
+            f"Disable {user.username}?",
+            f"{user.full_name} will never be able to sign in again. Accounts are kept for"
+            " the records and are never re-enabled or reused.",
+            "Disable account",
+        ):
+            return self.hint(f"{user.username} not disabled: cancelled.")
+        reason = self._ask_reason(f"Why disable {user.username}?", DISABLE_REASONS)
+        if not reason:
+            return self.hint(f"{user.username} not disabled: cancelled.")
+        self._set_busy(True, f"Disabling {user.username}…")
+        self.background.submit(
+            lambda: self.users.disable(session, user.username, reason),
+            lambda ok, value: self._account_done(
+                ok, value, f"{user.username} is disabled.", "Not disabled", user.username
+            ),
+        )
+
+    def _account_done(self, ok: bool, value, success: str, failure: str, username: str) -> None:
+        self._set_busy(False)
+        if not ok:
+            self.error(f"{failure}. {plain_sentence(value)}")
+            return
+        self._reload_after(success, username)
+
+    # ------------------------------------------------------------------ settings
+    def change_setting(self, key: str) -> None:
+        session = self._session()
+        if session is None:
+            return
+        setting = SETTINGS[key]
+        item = self.setting_values.get(key)
+        current = item.value if item else setting.default
+        if setting.key == "serial_port":
+            self._set_busy(True, "Looking for serial ports…")
+            self.background.submit(
+                list_serial_ports, lambda ok, value: self._ports_found(ok, value, str(current))
+            )
+            return
+        answer = self._ask_number(setting, int(current))
+        if answer is None:
+            return self.hint(f"{setting.label} not changed: cancelled.")
+        self._confirm_setting(session, setting, current, int(answer))
+
+    def _ports_found(self, ok: bool, ports, current: str) -> None:
+        self._set_busy(False)
+        session = self._session()
+        if session is None:
+            return
+        setting = SETTINGS["serial_port"]
+        options = [(SIMULATOR, "Simulator (demo)\nno instrument")]
+        if ok:
+            options += [(device, f"{device}\n{description}") for device, description in ports]
+        options.append((TYPE_PORT, "Type a port name…\ne.g. /dev/ttyUSB0, COM3"))
+        prompt = f"Now: {setting.show(current)}."
+        if not ok:
+            prompt += f" The ports could not be listed ({plain_sentence(ports)})"
+        elif len(options) == 2:
+            prompt += " No serial ports were found on this workstation."
+        choice = self._choose("Instrument serial port", prompt, options)
+        if choice is None:
+            return self.hint(f"{setting.label} not changed: cancelled.")
+        if choice == SIMULATOR:
+            value = ""
+        elif choice == TYPE_PORT:
+            typed = self._ask_text(
+                "Instrument serial port", "Port name or pyserial URL", initial=current
+            )
+            if typed is None:
+                return self.hint(f"{setting.label} not changed: cancelled.")
+            value = typed.strip()
+        else:
+            value = choice
+        self._confirm_setting(session, setting, current, value)
+
+    def _confirm_setting(
+        self, session: Session, setting: Setting, old: int | str, new: int | str
+    ) -> None:
+        if new == old:
+            return self.hint(f"{setting.label} stays {setting.show(old)}: nothing changed.")
+        reason = self._ask_reason(
+            f"Why change {setting.label} from {setting.show(old)} to {setting.show(new)}?",
+            SETTING_REASONS,
+        )
+        if not reason:
+            return self.hint(f"{setting.label} not changed: cancelled.")
+        users, settings = self.users, self.settings
+
+        def job() -> int | str:
+            stored = settings.set(session, setting.key, new, reason)
+            users.policy = settings.policy()  # account rules apply from now on
+            return stored
+
+        self._set_busy(True, f"Saving {setting.label}…")
+        self.background.submit(job, lambda ok, value: self._setting_done(ok, value, setting, old))
+
+    def _setting_done(self, ok: bool, value, setting: Setting, old: int | str) -> None:
+        self._set_busy(False)
+        if not ok:
+            self.error(f"{setting.label} not changed. {plain_sentence(value)}")
+            return
+        self._reload_after(
+            f"{setting.label} is now {setting.show(value)} (was {setting.show(old)})."
+        )
+
+
+READING = "Reading accounts and settings…"
+
+
+def list_serial_ports() -> list[tuple[str, str]]:
+    """(device, description) of the workstation's serial ports (pyserial)."""
+    from serial.tools import list_ports
+
+    return [(port.device, port.description or "") for port in sorted(list_ports.comports())]

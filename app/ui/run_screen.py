@@ -1,0 +1,296 @@
+"""The screen a gloved operator lives with: what runs (recipe, batch, step N of M, time
+left), the prompt or alarm that needs them, a live schematic of the kit, the trends,
+and large Hold / Restart / Abort buttons that confirm before they act. Everything goes
+to the run host through the RunController; nothing here blocks the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.batch.host import RUN_SETPOINT_LIMITS, RunStatus
+from app.store.users import Session
+from app.ui import theme
+from app.ui.dialogs import (
+    STANDARD_REASONS,
+    ConfirmDialog,
+    DialogHost,
+    KeypadDialog,
+    ReasonDialog,
+    TextEntryDialog,
+)
+from app.ui.prompt_card import AlarmBanner, HeldCard, PromptCard
+from app.ui.run_controller import RunController
+from app.ui.run_trends import RunTrends
+from app.ui.schematic import KitSchematic
+
+STATE_COLOURS = {
+    "Running": theme.GOOD,
+    "Held": theme.WARN,
+    "Holding": theme.WARN,
+    "Restarting": theme.INFO,
+    "Paused": theme.INFO,
+    "Pausing": theme.INFO,
+    "Complete": theme.GOOD,
+    "Stopped": theme.MUTED,
+    "Aborted": theme.BAD,
+}
+SETPOINT_NAMES = {"temp_sp": ("Temperature set-point", "°C"), "co2_sp": ("CO2 set-point", "%")}
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    return f"{days} d {hours} h" if days else f"{hours} h {minutes:02d} min"
+
+
+class RunScreen(DialogHost, QWidget):
+    new_run = Signal()  # the finished run was dismissed: show the start panel
+
+    def __init__(self, runs: RunController, session: Callable[[], Session | None]) -> None:
+        super().__init__()
+        self.runs, self.session = runs, session
+        self.status = RunStatus()
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(6)
+        root.addWidget(self._header())
+        self.held = HeldCard()
+        self.prompt = PromptCard()
+        self.prompt.act.connect(self._answer)
+        self.alarm = AlarmBanner()
+        self.alarm.acknowledge.connect(self._acknowledge)
+        for card in (self.held, self.prompt, self.alarm):
+            root.addWidget(card)
+        body = QHBoxLayout()
+        self.schematic = KitSchematic()
+        self.schematic.setMinimumHeight(200)  # room for prompt and alarm cards at 800 px
+        self.trends = RunTrends()
+        body.addWidget(self.schematic, 2)
+        body.addWidget(self.trends, 3)
+        root.addLayout(body, 1)
+        self.message = QLabel("")
+        self.message.setObjectName("Error")
+        self.message.setWordWrap(True)
+        root.addWidget(self.message)
+        root.addLayout(self._buttons())
+
+    # ------------------------------------------------------------------ layout
+    def _header(self) -> QFrame:
+        frame = QFrame()
+        frame.setObjectName("Panel")
+        row = QHBoxLayout(frame)
+        row.setContentsMargins(16, 4, 16, 4)
+        left = QVBoxLayout()
+        left.setSpacing(0)
+        self.recipe = QLabel("")
+        self.recipe.setObjectName("Hint")
+        self.step = QLabel("")
+        self.step.setStyleSheet("font-size: 28px; font-weight: bold; background: transparent;")
+        self.step.setWordWrap(True)
+        left.addWidget(self.recipe)
+        left.addWidget(self.step)
+        row.addLayout(left, 1)
+        self.time_left = QLabel("")
+        self.time_left.setStyleSheet("font-size: 24px; background: transparent;")
+        row.addWidget(self.time_left)
+        self.state = QLabel("")
+        self.state.setMinimumWidth(200)
+        row.addWidget(self.state)
+        return frame
+
+    def _buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(16)
+        self.hold_button = self._button("Hold", "Warn", self._hold)
+        self.restart_button = self._button("Restart", "Primary", self._restart)
+        self.setpoint_button = self._button("Change set-point", "", self._setpoint)
+        self.abort_button = self._button("Abort", "Danger", self._abort)
+        self.new_button = self._button("Start another run", "Primary", self.new_run.emit)
+        row.addWidget(self.hold_button)
+        row.addWidget(self.restart_button)
+        row.addWidget(self.setpoint_button)
+        row.addStretch(1)
+        row.addWidget(self.new_button)
+        row.addWidget(self.abort_button)
+        return row
+
+    def _button(self, text: str, kind: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        if kind:
+            button.setObjectName(kind)
+        button.setAccessibleName(text.lower())
+        button.setMinimumSize(150, 72)
+        button.clicked.connect(slot)
+        return button
+
+    # ------------------------------------------------------------------ status in
+    def show_status(self, status: RunStatus) -> None:
+        self.status = status
+        self.recipe.setText(f"{status.recipe} v{status.recipe_version} · batch {status.batch}")
+        self.step.setText(f"Step {status.step} of {status.steps}: {status.step_name}")
+        finished = status.state in ("Complete", "Stopped", "Aborted")
+        self.time_left.setText("" if finished else f"time left ≈ {_duration(status.time_left_s)}")
+        colour = STATE_COLOURS.get(status.state, theme.MUTED)
+        self.state.setText(status.state.upper())
+        self.state.setStyleSheet(
+            f"background: {colour}; color: white; font-size: 26px; font-weight: bold;"
+            " border-radius: 8px; padding: 10px 18px;"
+        )
+        self.held.show_hold(status.state, status.held_reason, status.held_by, status.link)
+        self.prompt.show_prompt(status.prompt, status.step, status.step_name)
+        self.alarm.show_alarms(status.alarms)
+        self.hold_button.setVisible(status.state in ("Running", "Pausing", "Paused"))
+        self.restart_button.setVisible(status.state == "Held")
+        self.restart_button.setEnabled(not status.recovering)
+        self.setpoint_button.setVisible(status.state == "Running")
+        self.abort_button.setVisible(not finished)
+        self.new_button.setVisible(finished)
+        if finished:
+            problems = "; ".join(status.outcome_problems)
+            self.message.setText(
+                f"Run {status.state.lower()}."
+                + (f" Outside expected outcome: {problems}" if problems else "")
+            )
+        self.schematic.set_values(status.values)
+        self.schematic.set_stale(status.link != "CONNECTED")
+
+    # ------------------------------------------------------------------ actions
+    def _call(self, method: str, *args, after: str = "") -> None:
+        session = self.session()
+        if session is None:
+            self.message.setText("Sign in first.")
+            return
+        self.message.setText("…")
+        self.runs.call(method, session, *args, done=lambda ok, v: self._done(ok, v, after))
+
+    def _done(self, ok: bool, value, after: str) -> None:
+        self.message.setText(after if ok else str(value))
+
+    def _answer(self) -> None:
+        prompt = self.status.prompt
+        if prompt is None:
+            return
+        if prompt.response == "confirm":
+            dialog = ConfirmDialog("Confirm", prompt.message, "Done", parent=self)
+            self.open_dialog(dialog, lambda: self._call("answer", "confirmed"))
+        elif prompt.response == "data":
+            low = prompt.data_low if prompt.data_low is not None else -1e12
+            high = prompt.data_high if prompt.data_high is not None else 1e12
+            dialog = KeypadDialog(
+                prompt.data_label or "Value", prompt.data_unit, low, high, parent=self
+            )
+            self.open_dialog(dialog, lambda: self._call("answer", dialog.value()))
+        else:
+            self._ask_signature(prompt.second_person)
+
+    def _ask_signature(self, second_person: bool) -> None:
+        """Part 11: the first signature of a session takes user name and password,
+        later ones the password."""
+        session = self.session()
+        if session is None:
+            return
+        if session.signed_once:
+            self._ask_password(None, second_person)
+            return
+        name = TextEntryDialog("Sign", "Your user name (first signature)", parent=self)
+        self.open_dialog(name, lambda: self._ask_password(name.text(), second_person))
+
+    def _ask_password(self, username: str | None, second_person: bool) -> None:
+        dialog = TextEntryDialog("Sign", "Your password (signs this step)", True, parent=self)
+
+        def signed() -> None:
+            password = dialog.text()
+            if second_person:
+                self._ask_second(password, username)
+            else:
+                self._call("answer", "signed", password, None, False, username)
+
+        self.open_dialog(dialog, signed)
+
+    def _ask_second(self, password: str, username: str | None) -> None:
+        name = TextEntryDialog("Second person", "Second person: your user name", parent=self)
+
+        def named() -> None:
+            second = name.text()
+            pw = TextEntryDialog("Second person", f"{second}: your password", True, parent=self)
+            self.open_dialog(
+                pw,
+                lambda: self._call(
+                    "answer", "signed", password, (second, pw.text()), False, username
+                ),
+            )
+
+        self.open_dialog(name, named)
+
+    def _acknowledge(self, tag: str) -> None:
+        self._call("acknowledge", tag, after=f"Alarm {tag} acknowledged.")
+
+    def _hold(self) -> None:
+        dialog = ReasonDialog("Hold the run: why?", STANDARD_REASONS["hold"], parent=self)
+        self.open_dialog(dialog, lambda: self._call("hold", dialog.reason(), after="Run held."))
+
+    def _restart(self) -> None:
+        dialog = ReasonDialog("Restart the run", STANDARD_REASONS["restart"], parent=self)
+        self.open_dialog(dialog, lambda: self._call("restart", dialog.reason()))
+
+    def _abort(self) -> None:
+        dialog = ReasonDialog(
+            "Abort the run: this cannot be undone", STANDARD_REASONS["abort"], parent=self
+        )
+
+        def reason_given() -> None:
+            reason = dialog.reason()
+            sure = ConfirmDialog(
+                "Abort the run?",
+                f"Batch {self.status.batch} will end Aborted.\nReason: {reason}",
+                "Abort run",
+                danger=True,
+                parent=self,
+            )
+            self.open_dialog(sure, lambda: self._call("abort", reason, after="Run aborted."))
+
+        self.open_dialog(dialog, reason_given)
+
+    def _setpoint(self) -> None:
+        choice = ReasonDialog(
+            "Which set-point?", [label for label, _ in SETPOINT_NAMES.values()], parent=self
+        )
+
+        def chosen() -> None:
+            picked = choice.reason().split(":")[0]
+            name = next(n for n, (label, _) in SETPOINT_NAMES.items() if label == picked)
+            label, unit = SETPOINT_NAMES[name]
+            low, high = RUN_SETPOINT_LIMITS[name]
+            current = self.status.values.get(name)
+            keypad = KeypadDialog(label, unit, low, high, initial=current, parent=self)
+
+            def valued() -> None:
+                value = keypad.value()
+                why = ReasonDialog(
+                    f"{label} to {value:g} {unit}: why?", STANDARD_REASONS["setpoint"], parent=self
+                )
+                self.open_dialog(
+                    why,
+                    lambda: self._call(
+                        "change_setpoint",
+                        name,
+                        value,
+                        why.reason(),
+                        after=f"{label} {value:g} {unit}",
+                    ),
+                )
+
+            self.open_dialog(keypad, valued)
+
+        self.open_dialog(choice, chosen)

@@ -1,0 +1,337 @@
+"""The console's shell: top bar, navigation rail, pages, sign-in and the inactivity lock.
+
+Each page is offered only to the roles that may use it (the service layer refuses
+anyway). Signing in, the lock screen and every database round trip run off the GUI
+thread. The inactivity lock shows the running process read-only and needs the
+password to act again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.batch.host import RunStatus
+from app.records import Records
+from app.store.recipes import RecipeLibrary
+from app.store.runs import list_runs
+from app.store.security import Permission, allowed
+from app.store.users import Session
+from app.ui.alarms_page import AlarmsPage
+from app.ui.background import Background
+from app.ui.channel_panel import ChannelPanel
+from app.ui.lock_screen import LockScreen
+from app.ui.login import LoginPage
+from app.ui.records_bar import RecordsBar
+from app.ui.run_controller import RunController
+from app.ui.run_page import RunPage
+from app.ui.top_bar import TopBar
+from hardware.driver import Identity
+from hardware.worker import InstrumentController, TelemetryBatch
+
+log = logging.getLogger(__name__)
+
+INACTIVITY_CHECK_MS = 5000
+
+# (page, label, permission that shows it)
+NAVIGATION = (
+    ("run", "Run", Permission.RUN_OPERATE),
+    ("alarms", "Alarms", Permission.ALARM_ACKNOWLEDGE),
+    ("history", "History", Permission.RECORD_REVIEW),
+    ("recipes", "Recipes", Permission.RECIPE_APPROVE),
+    ("service", "Service", Permission.SERVICE_MODE),
+    ("admin", "Admin", Permission.USER_ADMIN),
+)
+
+
+@dataclass
+class ShellParts:
+    instrument: InstrumentController
+    runs: RunController
+    records: Records
+    library: RecipeLibrary
+    recipe_folder: Path
+    demo_hint: str = ""
+
+
+class HistoryPage(QWidget):
+    """Every run on this workstation, newest first (review comes with its own issue)."""
+
+    COLUMNS = ("Run", "Batch", "Recipe", "State", "Started (UTC)", "Ended (UTC)")
+
+    def __init__(self, db_path: Path, background: Background) -> None:
+        super().__init__()
+        self.db_path, self.background = db_path, background
+        column = QVBoxLayout(self)
+        title = QLabel("Run history")
+        title.setObjectName("PageTitle")
+        column.addWidget(title)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().setDefaultSectionSize(60)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        column.addWidget(self.table, 1)
+
+    def reload(self) -> None:
+        self.background.submit(lambda: list_runs(self.db_path), self._show)
+
+    def _show(self, ok: bool, rows) -> None:
+        if not ok:
+            log.error("run history: %s", rows)
+            return
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            cells = (
+                row.run_id,
+                row.batch_id,
+                row.recipe,
+                row.state,
+                row.started_utc,
+                row.ended_utc,
+            )
+            for c, value in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(str(value)))
+        self.table.resizeColumnsToContents()
+
+
+class ServicePage(QWidget):
+    """Raw readings of every channel and the link's statistics, for the service role."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        column = QVBoxLayout(self)
+        title = QLabel("Service: live readings")
+        title.setObjectName("PageTitle")
+        column.addWidget(title)
+        self.stats = QLabel("")
+        self.stats.setObjectName("Hint")
+        self.stats.setWordWrap(True)
+        column.addWidget(self.stats)
+        self.channels = ChannelPanel()
+        column.addWidget(self.channels, 1)
+
+    def set_stats(self, stats: dict) -> None:
+        self.stats.setText(
+            "   ".join(f"{k.replace('_', ' ')}: {v}" for k, v in stats.items() if k != "state")
+        )
+
+
+class Shell(QMainWindow):
+    def __init__(self, parts: ShellParts) -> None:
+        super().__init__()
+        self.parts = parts
+        self.setWindowTitle("CellDeck")
+        self.session: Session | None = None
+        self.background = Background(self)
+        self.top = TopBar()
+        self.records_bar = RecordsBar()
+        self.pages: dict[str, QWidget] = {}
+        self.nav_buttons: dict[str, QPushButton] = {}
+        self.status = RunStatus()
+        session = self.current_session
+        self.login = LoginPage(parts.records.users, self.background, parts.demo_hint)
+        self.lock = LockScreen(parts.records.users, self.background)
+        self.run_page = RunPage(parts.runs, parts.library, self.background, session)
+        self.alarms_page = AlarmsPage(parts.runs, session)
+        self.history_page = HistoryPage(parts.records.path, self.background)
+        self.service_page = ServicePage()
+        self.pages = {
+            "login": self.login,
+            "lock": self.lock,
+            "run": self.run_page,
+            "alarms": self.alarms_page,
+            "history": self.history_page,
+            "service": self.service_page,
+        }
+        self._optional_pages()
+        self._build()
+        self._connect()
+        self._inactivity = QTimer(self)
+        self._inactivity.timeout.connect(self._check_inactivity)
+        self._inactivity.start(INACTIVITY_CHECK_MS)
+        QApplication.instance().installEventFilter(self)
+        self.show_login()
+
+    def _optional_pages(self) -> None:
+        """Recipes and Admin screens (their own modules)."""
+        from app.store.settings import SettingsService
+        from app.ui.admin_page import AdminPage
+        from app.ui.recipes_page import RecipesPage
+
+        records = self.parts.records
+        self.pages["recipes"] = RecipesPage(
+            self.parts.library, self.current_session, self.background, self.parts.recipe_folder
+        )
+        settings = SettingsService(records.writer, records.path)
+        self.pages["admin"] = AdminPage(
+            records.users, settings, self.current_session, self.background
+        )
+
+    def _build(self) -> None:
+        self.stack = QStackedWidget()
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+        self.rail = QFrame()
+        self.rail.setObjectName("NavRail")
+        rail = QVBoxLayout(self.rail)
+        rail.setContentsMargins(0, 0, 0, 0)
+        rail.setSpacing(0)
+        group = QButtonGroup(self)
+        for key, label, _ in NAVIGATION:
+            button = QPushButton(label)
+            button.setObjectName("NavButton")
+            button.setCheckable(True)
+            button.setAccessibleName(f"nav {key}")
+            button.clicked.connect(lambda _=False, k=key: self.show_page(k))
+            group.addButton(button)
+            rail.addWidget(button)
+            self.nav_buttons[key] = button
+        rail.addStretch(1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.rail)
+        content = QVBoxLayout()
+        content.setContentsMargins(12, 8, 12, 12)
+        content.addWidget(self.records_bar)
+        content.addWidget(self.stack, 1)
+        body.addLayout(content, 1)
+        root = QVBoxLayout()
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        root.addWidget(self.top)
+        root.addLayout(body, 1)
+        central = QWidget()
+        central.setLayout(root)
+        self.setCentralWidget(central)
+
+    def _connect(self) -> None:
+        worker = self.parts.instrument.worker
+        worker.telemetry.connect(self._telemetry)
+        worker.link_state.connect(self.top.set_link)
+        worker.link_state.connect(
+            lambda state, _: self.service_page.channels.set_stale(state != "CONNECTED")
+        )
+        worker.identity.connect(self._identity)
+        worker.stats.connect(self.service_page.set_stats)
+        self.parts.runs.status_changed.connect(self._status)
+        self.top.alarms_clicked.connect(lambda: self.show_page("alarms"))
+        self.top.lock_clicked.connect(self.lock_now)
+        self.login.logged_in.connect(self._signed_in)
+        self.lock.unlocked.connect(self._unlocked)
+        self.lock.switch_user.connect(self.sign_out)
+
+    # ------------------------------------------------------------------ signals in
+    def _telemetry(self, batch: TelemetryBatch) -> None:
+        self.run_page.add_telemetry(batch)
+        if self.stack.currentWidget() is self.service_page:
+            self.service_page.channels.show_values(batch.values[-1])
+
+    def _identity(self, identity: Identity) -> None:
+        self.top.set_instrument(f"Instrument {identity.serial}")
+
+    def _status(self, status: RunStatus) -> None:
+        self.status = status
+        self.top.set_run(status)
+        self.top.set_alarms(status.alarms)
+        self.lock.show_status(status)
+
+    # ------------------------------------------------------------------ sessions
+    def current_session(self) -> Session | None:
+        return self.session
+
+    def show_login(self) -> None:
+        self.session = None
+        self.top.set_user("Nobody signed in")
+        self.rail.hide()
+        self.login.reset()
+        self.stack.setCurrentWidget(self.login)
+
+    def _signed_in(self, session: Session) -> None:
+        self.session = session
+        self.top.set_user(f"{session.full_name} · {session.role.value}")
+        for key, _, permission in NAVIGATION:
+            self.nav_buttons[key].setVisible(allowed(session.role, permission))
+        self.rail.show()
+        first = next((k for k, _, p in NAVIGATION if allowed(session.role, p)), None)
+        self.show_page(first or "run")
+
+    def sign_out(self) -> None:
+        session = self.session
+        if session is not None:
+            self.background.submit(lambda: self.parts.records.users.logout(session))
+        self.show_login()
+
+    def lock_now(self) -> None:
+        if self.session is None:
+            return
+        self.session.locked = True
+        self.rail.hide()
+        self.lock.lock(self.session, self.status)
+        self.stack.setCurrentWidget(self.lock)
+
+    def _unlocked(self) -> None:
+        self.rail.show()
+        self.show_page(self._last_page or "run")
+
+    def _check_inactivity(self) -> None:
+        session = self.session
+        if session is None or self.stack.currentWidget() is self.lock:
+            return
+        if session.check_inactivity():
+            self.lock_now()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Any touch or key counts as activity for the inactivity lock."""
+        touched = event.type() in (
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.KeyPress,
+            QEvent.Type.TouchBegin,
+        )
+        if touched and self.session is not None and not self.session.locked:
+            self.session.touch()
+        return False
+
+    # ------------------------------------------------------------------ pages
+    _last_page: str | None = None
+
+    def show_page(self, key: str) -> None:
+        session = self.session
+        permission = next((p for k, _, p in NAVIGATION if k == key), None)
+        if session is None or (permission and not allowed(session.role, permission)):
+            return  # not offered: the rail hides it and the service layer refuses anyway
+        self._last_page = key
+        page = self.pages[key]
+        for name, button in self.nav_buttons.items():
+            button.setChecked(name == key)
+        if key == "run":
+            self.run_page.start_panel.reload()
+        elif key == "history":
+            self.history_page.reload()
+        elif hasattr(page, "reload"):
+            page.reload()
+        self.stack.setCurrentWidget(page)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        QApplication.instance().removeEventFilter(self)
+        self.parts.instrument.shutdown()
+        self.background.close()
+        super().closeEvent(event)

@@ -1,0 +1,116 @@
+"""The top bar, always in view: instrument and link state, the run in one line, the
+active-alarm count in the colour of the highest priority, who is signed in, the clock,
+and the lock button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDateTime, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+)
+
+from app.batch.host import RunStatus
+from app.ui import theme
+
+LINK_WORDS = {
+    "CONNECTED": "Connected",
+    "CONNECTING": "Connecting…",
+    "RECONNECTING": "Link lost – reconnecting",
+    "LOST": "Link lost",
+    "DISCONNECTED": "Not connected",
+}
+
+
+class TopBar(QFrame):
+    alarms_clicked = Signal()
+    lock_clicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("TopBar")
+        self.setFixedHeight(72)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(16, 6, 16, 6)
+        row.setSpacing(20)
+        self.link_dot = QLabel("●")
+        self.link_dot.setStyleSheet(f"font-size: 30px; color: {theme.BAD};")
+        self.instrument = QLabel("No instrument")
+        self.instrument.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.link_text = QLabel("Not connected")
+        self.link_text.setStyleSheet("font-size: 16px;")
+        left = QVBoxLayout()
+        left.setSpacing(0)
+        left.addWidget(self.instrument)
+        left.addWidget(self.link_text)
+        row.addWidget(self.link_dot)
+        row.addLayout(left, 2)
+        self.run = QLabel("")
+        self.run.setStyleSheet("font-size: 20px;")
+        row.addWidget(self.run, 3)
+        for label in (self.instrument, self.link_text, self.run):
+            # long texts give way (the window must fit a 1280 px panel); never push it wider
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(120)
+        self.alarm_button = QPushButton("No alarms")
+        self.alarm_button.setAccessibleName("alarms")
+        self.alarm_button.setMinimumWidth(190)
+        self.alarm_button.clicked.connect(self.alarms_clicked)
+        row.addWidget(self.alarm_button)
+        self.user = QLabel("Nobody signed in")
+        self.user.setStyleSheet("font-size: 18px;")
+        row.addWidget(self.user)
+        self.clock = QLabel()
+        self.clock.setObjectName("Clock")
+        row.addWidget(self.clock)
+        self.lock_button = QPushButton("Lock")
+        self.lock_button.setAccessibleName("lock")
+        self.lock_button.clicked.connect(self.lock_clicked)
+        row.addWidget(self.lock_button)
+        self._tick()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start(1000)
+        self.set_alarms(())
+
+    def _tick(self) -> None:
+        self.clock.setText(QDateTime.currentDateTime().toString("HH:mm"))
+
+    def set_link(self, state: str, detail: str) -> None:
+        self.link_dot.setStyleSheet(
+            f"font-size: 30px; color: {theme.LINK_COLOURS.get(state, theme.BAD)};"
+        )
+        words = LINK_WORDS.get(state, state.title())
+        self.link_text.setText(words if state == "CONNECTED" else f"{words}: {detail}")
+        self.link_text.setToolTip(detail)
+
+    def set_instrument(self, text: str) -> None:
+        self.instrument.setText(text)
+
+    def set_user(self, text: str) -> None:
+        self.user.setText(text)
+        self.lock_button.setVisible(bool(text) and text != "Nobody signed in")
+
+    def set_run(self, status: RunStatus) -> None:
+        if not status.state:
+            self.run.setText("No run")
+            return
+        self.run.setText(f"{status.batch} · {status.state} · {status.step}/{status.steps}")
+
+    def set_alarms(self, alarms) -> None:
+        """Count of alarms needing attention, coloured by the highest priority."""
+        if not alarms:
+            self.alarm_button.setText("No alarms")
+            self.alarm_button.setStyleSheet("")
+            return
+        order = ("high", "medium", "low")
+        top = min((a.priority for a in alarms), key=order.index)
+        colour = theme.PRIORITY_COLOURS[top]
+        self.alarm_button.setText(f"{len(alarms)} alarm{'s' if len(alarms) > 1 else ''}")
+        self.alarm_button.setStyleSheet(
+            f"background: {colour}; color: white; border-color: {colour}; font-weight: bold;"
+        )

@@ -1,0 +1,120 @@
+"""Screenshots of the operator screens for a person to look at (not a test):
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python tests/ui/screenshots.py
+
+Runs the console in demo mode on the simulator, signs in as the operator, starts the
+Demo recipe and saves, at 1920x1080 and 1280x800, the login, the run screen mid-run, a
+prompt, the alarm list and the lock screen into screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+OUT = Path(__file__).parents[2] / "screenshots"
+SIZES = ((1920, 1080), (1280, 800))
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    from app.console import Console, ConsoleOptions
+    from app.gui import build_shell
+    from app.records import DEMO_PASSWORD
+    from app.ui import theme
+
+    theme.apply(app)
+    OUT.mkdir(exist_ok=True)
+    options = ConsoleOptions(
+        data_dir=tempfile.mkdtemp(), demo=True, sim_speed=20.0, sim_faults=("stuck-temp=39",)
+    )
+    console = Console(options)
+    shell = build_shell(console, console.create_controller())
+    console.start()
+    shell.show()
+
+    def shoot(name: str) -> None:
+        for width, height in SIZES:
+            shell.resize(width, height)
+            app.processEvents()
+            shell.grab().save(str(OUT / f"{name}-{width}x{height}.png"))
+        print(f"saved {name}", flush=True)
+
+    def when(condition, then, limit_s: float = 60.0) -> None:
+        """Call ``then`` once ``condition`` holds (checked on the event loop)."""
+        waited = [0.0]
+
+        def check() -> None:
+            if condition():
+                then()
+            elif waited[0] > limit_s:
+                print(f"gave up waiting for {then.__name__}", file=sys.stderr)
+                app.quit()
+            else:
+                waited[0] += 0.1
+                QTimer.singleShot(100, check)
+
+        check()
+
+    def signed_in() -> None:
+        start = shell.run_page.start_panel
+        when(lambda: start.recipe_tiles.count() > 0, choose)
+
+    def choose() -> None:
+        start = shell.run_page.start_panel
+        tile = next(
+            start.recipe_tiles.itemAt(i).widget()
+            for i in range(start.recipe_tiles.count())
+            if start.recipe_tiles.itemAt(i).widget().accessibleName() == "recipe Demo"
+        )
+        tile.click()
+        start._batch_entered(0, "B-SCREEN-1")
+        start._batch_entered(1, "B-SCREEN-1")
+        when(lambda: start.start_button.isEnabled(), started)
+
+    def started() -> None:
+        shoot("start")
+        shell.run_page.start_panel.start_button.click()
+        screen = shell.run_page.screen
+        when(lambda: screen.prompt.isVisible(), prompt)
+
+    def prompt() -> None:
+        shoot("prompt")
+        screen = shell.run_page.screen
+        screen._call("answer", "confirmed")
+        when(lambda: screen.status.step >= 3 and screen.alarm.isVisible(), mid_run)
+
+    def mid_run() -> None:
+        shoot("run")
+        shell.show_page("alarms")
+        QTimer.singleShot(500, alarms)
+
+    def alarms() -> None:
+        shoot("alarms")
+        shell.lock_now()
+        QTimer.singleShot(500, locked)
+
+    def locked() -> None:
+        shoot("lock")
+        app.quit()
+
+    def login() -> None:
+        shoot("login")
+        shell.login._choose("operator", "Demo Operator")
+        shell.login.password.setText(DEMO_PASSWORD)
+        shell.login._sign_in()
+        when(lambda: shell.session is not None, signed_in)
+
+    when(lambda: shell.login.tiles.count() > 0, login)
+    app.exec()
+    shell.close()
+    console.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

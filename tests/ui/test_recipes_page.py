@@ -1,0 +1,338 @@
+"""The supervisors' Recipes screen, driven offscreen against real records: import from
+the recipe folder (a broken file shows every problem), compare two versions, approve
+and retire with a signature; errors as sentences; touch-sized buttons."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from app.batch.recipe import load_recipe
+from app.records import DEMO_PASSWORD, Records
+from app.store.recipes import NotApproved, RecipeLibrary
+from app.ui import theme
+from app.ui.background import Background
+from app.ui.dialogs import TextEntryDialog
+from app.ui.recipes_page import RecipesPage
+
+RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
+DEMO = (RECIPES / "demo.toml").read_text()
+BROKEN = DEMO.replace('type = "CART-STD"', 'type = "CART-XL"').replace(
+    'rate = "60 mL/min"', 'rate = "900 mL/min"'
+)
+WAIT_MS = 15000
+
+
+class Env:
+    def __init__(self, tmp_path: Path) -> None:
+        self.records = Records.open(tmp_path, demo=True)
+        self.library = RecipeLibrary(self.records.users, self.records.signatures, self.records.path)
+        self.folder = tmp_path / "recipes"
+        self.folder.mkdir()
+        (self.folder / "demo.toml").write_text(DEMO)
+        (self.folder / "broken.toml").write_text(BROKEN)
+        self.background = Background()
+        self.session = self.records.users.login("supervisor", DEMO_PASSWORD)
+
+    def audit(self, action: str) -> list[tuple]:
+        conn = sqlite3.connect(self.records.path)
+        try:
+            return conn.execute(
+                "SELECT user_name, object_id, old_value, new_value, reason FROM audit"
+                " WHERE action = ? ORDER BY id",
+                (action,),
+            ).fetchall()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def env(tmp_path):
+    env = Env(tmp_path)
+    yield env
+    env.background.close()
+    env.records.close()
+
+
+@pytest.fixture
+def page(env, qtbot):
+    page = RecipesPage(env.library, lambda: env.session, env.background, env.folder)
+    qtbot.addWidget(page)
+    page.setStyleSheet(theme.stylesheet())  # the console's look, on this page only
+    page.resize(1280, 800)
+    page.show()
+    qtbot.waitExposed(page)
+    page.reload()
+    idle(qtbot, page, env)
+    return page
+
+
+def idle(qtbot, page, env) -> None:
+    qtbot.waitUntil(lambda: not page.busy and env.background.pending == 0, timeout=WAIT_MS)
+
+
+def tap(qtbot, button: QPushButton) -> None:
+    assert button.isEnabled(), f"{button.text()} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def tile(page, name: str) -> QPushButton:
+    found = [b for b in page.findChildren(QPushButton) if b.accessibleName() == f"file {name}"]
+    assert len(found) == 1
+    return found[0]
+
+
+class Answers:
+    """Scripted answers for the page's dialog methods; records the prompts shown."""
+
+    def __init__(self, *answers) -> None:
+        self.answers = list(answers)
+        self.prompts: list[str] = []
+
+    def __call__(self, title, prompt, *args, **kwargs):
+        self.prompts.append(f"{title}: {prompt}" if isinstance(prompt, str) else title)
+        return self.answers.pop(0)
+
+
+def test_importing_a_good_and_a_broken_recipe_file(env, page, qtbot):
+    assert page.versions == [] and "library is empty" in page.message.text()
+    tap(qtbot, page.import_button)
+    idle(qtbot, page, env)
+    assert page.stack.currentIndex() == 1
+    assert "⚠ 4 problems" in tile(page, "broken.toml").text()
+    assert "Demo 1.0" in tile(page, "demo.toml").text()
+
+    tap(qtbot, tile(page, "broken.toml"))
+    idle(qtbot, page, env)
+    assert page.message.objectName() == "Error"
+    assert "broken.toml was not imported: 4 problems" in page.message.text()
+    problems = [page.problems.item(i).text() for i in range(page.problems.count())]
+    assert page.problems.isVisible() and len(problems) == 4
+    assert any("unknown kit type 'CART-XL'" in p for p in problems)
+    assert any("900 mL/min is outside 1..200 mL/min" in p for p in problems)
+    assert env.library.all_versions() == []
+
+    tap(qtbot, tile(page, "demo.toml"))
+    idle(qtbot, page, env)
+    assert page.stack.currentIndex() == 0
+    assert page.message.objectName() == "Hint"
+    assert "Imported demo.toml as Demo v1, a draft" in page.message.text()
+    assert [(v.label, v.status) for v in page.versions] == [("Demo v1", "draft")]
+    assert [v.label for v in page.selected_versions()] == ["Demo v1"]  # selected for approval
+    assert page.table.item(0, 2).text() == "draft (not approved)"
+    assert env.audit("recipe.import")[0][:2] == ("Demo Supervisor", "Demo v1")
+
+    tap(qtbot, page.import_button)  # the same file again is the same version
+    idle(qtbot, page, env)
+    tap(qtbot, tile(page, "demo.toml"))
+    idle(qtbot, page, env)
+    assert "already in the library as Demo v1" in page.message.text()
+    assert len(page.versions) == 1
+
+
+def test_an_empty_or_missing_folder_says_so(env, page, qtbot):
+    for path in env.folder.iterdir():
+        path.unlink()
+    tap(qtbot, page.import_button)
+    idle(qtbot, page, env)
+    assert page.message.objectName() == "Error"
+    assert "no recipe files" in page.message.text()
+
+
+def test_approving_asks_user_name_once_then_only_the_password(env, page, qtbot, monkeypatch):
+    v1 = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    v2 = env.library.import_recipe(
+        load_recipe(DEMO.replace('duration = "5 min"', 'duration = "6 min"'), "demo.toml"),
+        "u",
+        "Importer",
+    )
+    page.reload()
+    idle(qtbot, page, env)
+    assert not page.approve_button.isEnabled()  # nothing selected
+    page.select_ids(v1.id)
+    answers = Answers("supervisor", DEMO_PASSWORD)
+    monkeypatch.setattr(page, "_ask_text", answers)
+    tap(qtbot, page.approve_button)
+    idle(qtbot, page, env)
+    assert "user name" in answers.prompts[0] and "password" in answers.prompts[1]
+    assert "signature means: approved" in answers.prompts[1]
+    assert page.message.objectName() == "Hint", page.message.text()
+    assert "Demo v1 approved, signed by Demo Supervisor" in page.message.text()
+    assert env.library.get(v1.id).status == "approved"
+    assert env.library.runnable(v1.id)
+    assert page.table.item(0, 2).text() == "APPROVED"
+
+    page.select_ids(v2.id)
+    answers = Answers("not-the-password")
+    monkeypatch.setattr(page, "_ask_text", answers)
+    tap(qtbot, page.approve_button)
+    idle(qtbot, page, env)
+    assert len(answers.prompts) == 1  # the session has signed once: password only
+    assert page.message.objectName() == "Error"
+    assert page.message.text() == "Not approved. Password not recognised."
+    assert env.library.get(v2.id).status == "draft"
+
+    page.select_ids(v2.id)
+    monkeypatch.setattr(page, "_ask_text", Answers(DEMO_PASSWORD))
+    tap(qtbot, page.approve_button)
+    idle(qtbot, page, env)
+    assert [env.library.get(i).status for i in (v1.id, v2.id)] == ["superseded", "approved"]
+
+
+def test_cancelling_the_signature_changes_nothing(env, page, qtbot, monkeypatch):
+    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    page.reload()
+    idle(qtbot, page, env)
+    page.select_ids(version.id)
+    monkeypatch.setattr(page, "_ask_text", Answers("supervisor", None))
+    tap(qtbot, page.approve_button)
+    assert page.message.text() == "Not approved: cancelled."
+    assert env.library.get(version.id).status == "draft" and env.audit("recipe.approve") == []
+
+
+def test_retiring_asks_a_reason_and_signs(env, page, qtbot, monkeypatch):
+    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    env.library.approve(env.session, DEMO_PASSWORD, version.id, "supervisor")
+    page.reload()
+    idle(qtbot, page, env)
+    page.select_ids(version.id)
+    assert page.retire_button.isEnabled() and not page.approve_button.isEnabled()
+    reasons = Answers("Replaced by a newer version: CR-2231")
+    monkeypatch.setattr(page, "_ask_reason", reasons)
+    answers = Answers(DEMO_PASSWORD)  # signed once already (the approval above)
+    monkeypatch.setattr(page, "_ask_text", answers)
+    tap(qtbot, page.retire_button)
+    idle(qtbot, page, env)
+    assert "Why retire Demo v1?" in reasons.prompts[0]
+    assert "can never run" in answers.prompts[0]
+    assert "Demo v1 retired, signed by Demo Supervisor" in page.message.text()
+    assert page.table.item(0, 2).text() == "retired"
+    assert page.table.item(0, 2).font().strikeOut()
+    assert env.audit("recipe.retire") == [
+        (
+            "Demo Supervisor",
+            "Demo v1",
+            "approved",
+            "retired",
+            "Replaced by a newer version: CR-2231",
+        )
+    ]
+    with pytest.raises(NotApproved, match="retired"):
+        env.library.runnable(version.id)
+    page.select_ids(version.id)
+    assert not page.retire_button.isEnabled()
+    assert "Retired because: Replaced by a newer version" in page.selection_hint.text()
+
+
+def test_comparing_two_versions_side_by_side(env, page, qtbot):
+    v1 = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    v2 = env.library.import_recipe(
+        load_recipe(DEMO.replace('duration = "5 min"', 'duration = "6 min"'), "demo.toml"),
+        "u",
+        "Importer",
+    )
+    page.reload()
+    idle(qtbot, page, env)
+    page.select_ids(v1.id)
+    assert not page.compare_button.isEnabled()
+    page.select_ids(v1.id, v2.id)
+    tap(qtbot, page.compare_button)
+    idle(qtbot, page, env)
+    assert page.stack.currentIndex() == 2
+    assert page.diff.horizontalHeaderItem(1).text() == "Demo v1 (draft)"
+    assert page.diff.horizontalHeaderItem(3).text() == "Demo v2 (draft)"
+    assert "1 line changed" in page.compare_summary.text()
+    changed = [
+        r
+        for r in range(page.diff.rowCount())
+        if page.diff.item(r, 1).data(Qt.ItemDataRole.UserRole) == "changed"
+    ]
+    assert len(changed) == 1
+    row = changed[0]
+    assert page.diff.item(row, 1).text() == 'duration = "5 min"'
+    assert page.diff.item(row, 3).text() == 'duration = "6 min"'
+    assert page.diff.item(row, 0).text().startswith("≠")
+    same = page.diff.item(0, 1).background().color()
+    assert page.diff.item(row, 1).background().color() != same  # highlighted
+    assert page.diff.rowCount() == len(DEMO.splitlines())
+    tap(qtbot, page.compare_back)
+    assert page.stack.currentIndex() == 0
+
+
+def test_refusals_are_sentences_on_the_page(env, page, qtbot, monkeypatch):
+    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    operator = env.records.users.login("operator", DEMO_PASSWORD)
+    env.session = operator
+    page.reload()
+    idle(qtbot, page, env)
+    page.select_ids(version.id)
+    monkeypatch.setattr(page, "_ask_text", Answers("operator", DEMO_PASSWORD))
+    tap(qtbot, page.approve_button)
+    idle(qtbot, page, env)
+    assert page.message.objectName() == "Error"
+    assert page.message.text() == (
+        "Not approved. Not allowed: Demo Operator (operator) may not recipe.approve."
+    )
+    tap(qtbot, page.import_button)
+    idle(qtbot, page, env)
+    tap(qtbot, tile(page, "demo.toml"))
+    idle(qtbot, page, env)
+    assert "demo.toml was not imported: Not allowed" in page.message.text()
+
+
+def test_without_a_session_the_page_asks_to_sign_in(env, qtbot):
+    page = RecipesPage(env.library, lambda: None, env.background, env.folder)
+    qtbot.addWidget(page)
+    page.reload()
+    assert "Sign in as a supervisor" in page.message.text()
+    page.show_import()
+    assert page.message.objectName() == "Error" and page.stack.currentIndex() == 0
+
+
+def test_signing_through_the_on_screen_keyboard_dialogs(env, page, qtbot):
+    """The real dialogs, answered as a supervisor would: user name, then password."""
+    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    page.reload()
+    idle(qtbot, page, env)
+    page.select_ids(version.id)
+    typed = iter(["supervisor", DEMO_PASSWORD])
+    seen: list[str] = []
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, TextEntryDialog):
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(dialog.prompt_label.text())
+        dialog.line_edit.setText(next(typed))
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        if len(seen) < 2:
+            QTimer.singleShot(20, answer)
+
+    QTimer.singleShot(20, answer)
+    tap(qtbot, page.approve_button)
+    idle(qtbot, page, env)
+    assert len(seen) == 2 and "user name" in seen[0] and "password" in seen[1]
+    assert env.library.get(version.id).status == "approved", page.message.text()
+
+
+def test_every_button_is_a_touch_target(env, page, qtbot):
+    env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    page.reload()
+    idle(qtbot, page, env)
+    tap(qtbot, page.import_button)
+    idle(qtbot, page, env)
+    for view in range(page.stack.count()):
+        page.stack.setCurrentIndex(view)
+        qtbot.wait(1)  # let the layout settle (no sleep: processes events)
+        buttons = [b for b in page.findChildren(QPushButton) if b.isVisible()]
+        assert buttons
+        for button in buttons:
+            size = button.size()
+            assert size.width() >= theme.MIN_TOUCH_PX, (button.text(), size)
+            assert size.height() >= theme.MIN_TOUCH_PX, (button.text(), size)
+    assert page.table.verticalHeader().defaultSectionSize() >= theme.MIN_TOUCH_PX

@@ -1,0 +1,91 @@
+"""The console shell on the simulator: link state, readings, a clear reason when the
+port cannot be opened, and a clean exit of the demo."""
+
+import subprocess
+import sys
+
+from app.console import Console, ConsoleOptions
+from app.records import DEMO_PASSWORD
+
+
+def console_shell(qtbot, options):
+    from app.gui import build_shell
+
+    console = Console(options)
+    window = build_shell(console, console.create_controller())
+    qtbot.addWidget(window)
+    console.start()
+    window.show()
+    return console, window
+
+
+def test_shell_shows_link_state_and_every_reading_to_service(qtbot, tmp_path):
+    console, window = console_shell(qtbot, ConsoleOptions(data_dir=str(tmp_path), demo=True))
+    qtbot.waitUntil(lambda: window.top.link_text.text() == "Connected", timeout=10000)
+    assert "SIM-0001" in window.top.instrument.text()
+    window._signed_in(console.records.users.login("service", DEMO_PASSWORD))
+    assert window.nav_buttons["service"].isVisible() and not window.nav_buttons["run"].isVisible()
+    window.show_page("service")
+    channels = window.service_page.channels
+    qtbot.waitUntil(lambda: channels.value_text("state") == "READY", timeout=10000)
+    assert channels.value_text("temp_sp") == "37.0"
+    assert channels.value_text("door") == "closed"
+    assert not channels.stale
+    window.parts.instrument.worker.link_state.emit("RECONNECTING", "test")
+    qtbot.waitUntil(lambda: channels.stale, timeout=5000)  # grey: last known, not current
+    assert window.top.link_text.text().startswith("Link lost")
+    window.close()
+    console.stop()
+    assert console.controller is None
+
+
+def test_channel_values_are_formatted_for_operators():
+    from app.ui.channel_panel import format_channel
+
+    assert format_channel("valves", 0) == ("closed", False)
+    assert format_channel("valves", 0b100100)[0] == "buffer feed"
+    assert format_channel("ilk", 0b10) == ("PRESSURE", True)
+    assert format_channel("door", 1) == ("OPEN", True)
+    assert format_channel("w_waste", -0.03) == ("0.0", False)
+
+
+def test_celldeck_demo_runs_and_exits_cleanly(tmp_path):
+    shot = tmp_path / "console.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "--demo",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--quit-after",
+            "4",
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "QThread" not in result.stderr
+    assert shot.stat().st_size > 10_000
+    demo_folder = tmp_path / "data" / "demo"  # demo records kept apart from real ones
+    assert (demo_folder / "celldeck.log").exists()
+    verify = subprocess.run(
+        [sys.executable, "-m", "app", "verify-audit", "--data-dir", str(demo_folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0, verify.stdout  # console.start / console.stop recorded
+
+
+def test_unreachable_port_says_why(qtbot, tmp_path):
+    options = ConsoleOptions(data_dir=str(tmp_path), port=str(tmp_path / "no-such-port"))
+    console, window = console_shell(qtbot, options)
+    qtbot.waitUntil(lambda: "cannot open" in window.top.link_text.text(), timeout=10000)
+    assert "Connected" not in window.top.link_text.text()
+    window.close()
+    console.stop()
