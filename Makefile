@@ -32,6 +32,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_roundtrip
 	$(BIN)/python -m tests.benchmarks.bench_audit
 	$(BIN)/python -m tests.benchmarks.bench_historian
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_run_screen
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
 """The console's records at run time: database opened (and upgraded), the audit chain
 checked from its last checkpoint, the writer thread started, accounts and signatures
-ready. Demo mode seeds one account per role into its own data folder."""
+ready under the site's account rules (the settings table). Demo mode seeds one account
+per role into its own data folder."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from app.store.audit import AuditEntry, VerifyResult
 from app.store.checks import save_checkpoint, verify_database
 from app.store.db import open_database
+from app.store.settings import SettingsService
 from app.store.signatures import SignatureService
 from app.store.users import SYSTEM_ID, SYSTEM_NAME, UserService
 from app.store.writer import StoreWriter
@@ -46,7 +48,10 @@ class Records:
         writer = StoreWriter(path, workstation, on_failure).start()
         if check.ok and reached[0] > 0:
             writer.call(lambda ctx: save_checkpoint(ctx.conn, *reached))
-        users = UserService(writer, path)
+        # the site's account rules (inactivity lock, password length and age, failed
+        # log-ins before a lock) apply from start-up, not only after an administrator
+        # changes one; settings never changed keep SecurityPolicy's defaults
+        users = UserService(writer, path, SettingsService(writer, path).policy())
         if demo and not users.has_users():
             users.create_demo_accounts(DEMO_PASSWORD)
         status = "audit trail OK" if check.ok else f"AUDIT TRAIL CHECK FAILED: {check.message}"

@@ -14,6 +14,7 @@ same step, same wait, progress taken from the instrument, nothing sent twice.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -236,10 +237,14 @@ class BatchEngine:
         prompt = self.pending_prompt
         if prompt is None:
             raise ValueError("no question is waiting for an answer")
-        if prompt.response == "data" and prompt.data_low is not None:
+        if prompt.response == "data" and (
+            prompt.data_low is not None or prompt.data_high is not None
+        ):
             number = float(value)
-            if not prompt.data_low <= number <= (prompt.data_high or number):
-                raise ValueError(f"{number:g} is outside {prompt.data_low:g}..{prompt.data_high:g}")
+            low = prompt.data_low if prompt.data_low is not None else -math.inf
+            high = prompt.data_high if prompt.data_high is not None else math.inf
+            if not low <= number <= high:  # also refuses nan
+                raise ValueError(f"{number:g} is outside {low:g}..{high:g}")
         self.record.answered(self.current_step, prompt, value, user)
         self._advance(value)
 

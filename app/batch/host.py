@@ -23,7 +23,7 @@ from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt, nominal_seconds
 from app.batch.journal import JournalMismatch
 from app.batch.prestart import Check, StartRequest, prestart_checks
-from app.batch.recipe import Recipe
+from app.batch.recipe import Kit, Recipe
 from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
 from app.batch.states import State, Trigger
 from app.records import Records
@@ -86,6 +86,7 @@ class RunStatus:
     identity: Identity | None = None
     values: dict[str, float] = field(default_factory=dict)
     alarm_definitions: tuple[AlarmDefinition, ...] = ()  # for limit lines on the trends
+    kit: Kit | None = None  # the recipe's kit: bag capacities for the schematic
 
 
 class RunHost:
@@ -314,25 +315,40 @@ class RunHost:
         content = f"{prompt.message}\nrun {self.record.run_id} batch {self.batch}"
         if prompt.second_person and second is None:
             raise ValueError("this step needs a second person's signature as well")
-        signatures = self.records.signatures
+        users, signatures = self.records.users, self.records.signatures
+        verifier = None
+        if prompt.second_person and second is not None:
+            # the second person is checked first: a wrong second password leaves no
+            # first signature behind to be given twice on the next try
+            verifier = users.login(*second)
+            if verifier.user_id == session.user_id:
+                users.logout(verifier)
+                raise ValueError("the second person must be someone else")
         if automated_identity(session) and username is None:
             username = session.username  # the headless runner signs as itself
-        signatures.sign(
-            session, password, Meaning.PERFORMED, "run-step", record_id, content, username=username
-        )
-        if prompt.second_person and second is not None:
-            verifier = self.records.users.login(*second)
-            if verifier.user_id == session.user_id:
-                raise ValueError("the second person must be someone else")
+        try:
             signatures.sign(
-                verifier,
-                second[1],
-                Meaning.VERIFIED,
+                session,
+                password,
+                Meaning.PERFORMED,
                 "run-step",
                 record_id,
                 content,
-                username=verifier.username,
+                username=username,
             )
+            if verifier is not None:
+                signatures.sign(
+                    verifier,
+                    second[1],
+                    Meaning.VERIFIED,
+                    "run-step",
+                    record_id,
+                    content,
+                    username=verifier.username,
+                )
+        finally:
+            if verifier is not None:
+                users.logout(verifier)  # signed in for this signature only
 
     def hold(self, session: Session, reason: str) -> None:
         self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
@@ -463,6 +479,7 @@ class RunHost:
             identity=self.identity,
             values=self.values,
             alarm_definitions=tuple(engine.alarms.definitions),
+            kit=recipe.kit,
         )
 
     def _alarm_message(self, tag: str) -> str:

@@ -50,6 +50,8 @@ class RunClock:
     def convert(self, boot: np.ndarray, t_inst: np.ndarray) -> np.ndarray:
         """Process times of a batch: one vector operation when the batch stays on the
         current boot with its clock moving forward (nearly always), else sample by sample."""
+        if len(t_inst) and self.boot is None:
+            self.to_run_ms(int(boot[0]), int(t_inst[0]))  # the run starts at its first sample
         if (
             len(t_inst)
             and self.boot is not None

@@ -21,12 +21,10 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -35,9 +33,17 @@ from PySide6.QtWidgets import (
 from app.store.security import PasswordRejected, Role, SecurityPolicy, check_policy
 from app.store.settings import SETTINGS, Setting, SettingsService, SettingValue
 from app.store.users import Session, UserRecord, UserService
-from app.ui import keyboard, theme
+from app.ui import dialogs, theme
 from app.ui.background import Background
-from app.ui.recipes_page import ROW_PX, plain_sentence, set_message, short_utc, touch_button
+from app.ui.page_kit import (
+    RecordsPage,
+    button_row,
+    plain_sentence,
+    short_utc,
+    text_label,
+    touch_button,
+    touch_table,
+)
 
 SIMULATOR = "simulator"
 TYPE_PORT = "type"
@@ -100,14 +106,8 @@ class TileChoiceDialog(QDialog):
         column = QVBoxLayout(self)
         column.setContentsMargins(24, 20, 24, 20)
         column.setSpacing(14)
-        heading = QLabel(title)
-        heading.setObjectName("PageTitle")
-        heading.setWordWrap(True)
-        column.addWidget(heading)
-        text = QLabel(prompt)
-        text.setObjectName("Hint")
-        text.setWordWrap(True)
-        column.addWidget(text)
+        column.addWidget(text_label(title, "PageTitle"))
+        column.addWidget(text_label(prompt))
         grid = QGridLayout()
         grid.setSpacing(16)
         self.tiles: dict[str, QPushButton] = {}
@@ -137,8 +137,9 @@ class TileChoiceDialog(QDialog):
         return self._value
 
 
-class AdminPage(QWidget):
+class AdminPage(RecordsPage):
     USER_COLUMNS = ("User name", "Name", "Role", "Account", "Password expires")
+    SIGN_IN = "Sign in as an administrator to manage accounts and settings."
 
     def __init__(
         self,
@@ -147,34 +148,18 @@ class AdminPage(QWidget):
         session_provider: Callable[[], Session | None],
         background: Background,
     ) -> None:
-        super().__init__()
+        super().__init__("Administration", session_provider, background)
         self.users = users
         self.settings = settings
-        self.session_provider = session_provider
-        self.background = background
         self.accounts: list[UserRecord] = []
         self.setting_values: dict[str, SettingValue] = {}
         self.policy = SecurityPolicy()
-        self.busy = False
         self._select_after_load: str | None = None
-
-        title = QLabel("Administration")
-        title.setObjectName("PageTitle")
-        self.message = QLabel("")
-        self.message.setObjectName("Hint")
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("message")
-        self.message.setMinimumHeight(30)
         columns = QHBoxLayout()
         columns.setSpacing(16)
         columns.addWidget(self._accounts_panel(), 2)
         columns.addWidget(self._settings_panel(), 1)
-        root = QVBoxLayout(self)
-        root.setContentsMargins(16, 12, 16, 12)
-        root.setSpacing(8)
-        root.addWidget(title)
-        root.addWidget(self.message)
-        root.addLayout(columns, 1)
+        self.root.addLayout(columns, 1)
         self._update_buttons()
 
     # ------------------------------------------------------------------ layout
@@ -191,27 +176,12 @@ class AdminPage(QWidget):
 
     def _accounts_panel(self) -> QFrame:
         frame, column = self._panel("ACCOUNTS")
-        self.table = QTableWidget(0, len(self.USER_COLUMNS))
-        self.table.setAccessibleName("accounts")
-        self.table.setHorizontalHeaderLabels(self.USER_COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(ROW_PX)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        single = QAbstractItemView.SelectionMode.SingleSelection
+        self.table = touch_table(self.USER_COLUMNS, "accounts", single, stretch_column=1)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         column.addWidget(self.table, 1)
-        self.selection_hint = QLabel("")
-        self.selection_hint.setObjectName("Hint")
-        self.selection_hint.setWordWrap(True)
+        self.selection_hint = text_label()
         column.addWidget(self.selection_hint)
-        row = QHBoxLayout()
-        row.setSpacing(12)
         self.add_button = touch_button("Add user…", "add user", "Primary")
         self.unlock_button = touch_button("Unlock…", "unlock")
         self.reset_button = touch_button("Reset password…", "reset password")
@@ -220,11 +190,8 @@ class AdminPage(QWidget):
         self.unlock_button.clicked.connect(self.unlock_selected)
         self.reset_button.clicked.connect(self.reset_selected)
         self.disable_button.clicked.connect(self.disable_selected)
-        for button in (self.add_button, self.unlock_button, self.reset_button):
-            row.addWidget(button)
-        row.addStretch(1)
-        row.addWidget(self.disable_button)
-        column.addLayout(row)
+        left = (self.add_button, self.unlock_button, self.reset_button)
+        column.addLayout(button_row(left, [self.disable_button]))
         return frame
 
     def _settings_panel(self) -> QFrame:
@@ -244,9 +211,7 @@ class AdminPage(QWidget):
             value.setStyleSheet("font-size: 22px; background: transparent;")
             value.setAccessibleName(f"value {key}")
             value.setWordWrap(True)
-            changed = QLabel("")
-            changed.setObjectName("Hint")
-            changed.setWordWrap(True)
+            changed = text_label()
             button = touch_button("Change…", f"change {key}")
             button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             button.clicked.connect(lambda _=False, k=key: self.change_setting(k))
@@ -272,25 +237,6 @@ class AdminPage(QWidget):
         column.addWidget(scroll, 1)
         return frame
 
-    # ------------------------------------------------------------------ messages
-    def error(self, text: str) -> None:
-        set_message(self.message, text, error=True)
-
-    def hint(self, text: str) -> None:
-        set_message(self.message, text, error=False)
-
-    def _session(self) -> Session | None:
-        session = self.session_provider()
-        if session is None:
-            self.error("Sign in as an administrator to manage accounts and settings.")
-        return session
-
-    def _set_busy(self, busy: bool, text: str = "") -> None:
-        self.busy = busy
-        if busy and text:
-            self.hint(text)
-        self._update_buttons()
-
     # ------------------------------------------------------------------ loading
     def reload(self) -> None:
         """Read accounts and settings again (in the background). The shell calls this
@@ -300,24 +246,19 @@ class AdminPage(QWidget):
             self.accounts = []
             self.table.setRowCount(0)
             self._update_buttons()
-            self.hint("Sign in as an administrator to manage accounts and settings.")
+            self.hint(self.SIGN_IN)
             return
-        self._set_busy(True, READING)
-        self._load(session)
+        self._load(session, READING)
 
-    def _load(self, session: Session) -> None:
+    def _load(self, session: Session, busy: str = "") -> None:
         users, settings = self.users, self.settings
 
         def job() -> tuple[list[UserRecord], list[SettingValue], SecurityPolicy]:
             return users.list_users(session), settings.current(), settings.policy()
 
-        self.background.submit(job, self._loaded)
+        self.call(job, self._loaded, "The accounts cannot be read.", busy)
 
-    def _loaded(self, ok: bool, value) -> None:
-        self._set_busy(False)
-        if not ok:
-            self.error(f"The accounts cannot be read. {plain_sentence(value)}")
-            return
+    def _loaded(self, value: tuple[list[UserRecord], list[SettingValue], SecurityPolicy]) -> None:
         self.accounts, current, self.policy = value
         self.setting_values = {item.setting.key: item for item in current}
         self.table.clearSelection()
@@ -363,7 +304,6 @@ class AdminPage(QWidget):
         if session is None:
             return
         self._select_after_load = select
-        self._set_busy(True)
         self._load(session)
 
     # ------------------------------------------------------------------ selection
@@ -399,22 +339,14 @@ class AdminPage(QWidget):
         self.selection_hint.setText(text)
 
     # ------------------------------------------------------------------ dialogs
-    def _ask_text(
-        self, title: str, prompt: str, password: bool = False, initial: str = ""
-    ) -> str | None:
-        return keyboard.ask_text(self, title, prompt, password, initial)
-
     def _ask_number(self, setting: Setting, initial: int) -> float | None:
         assert setting.low is not None and setting.high is not None
-        return keyboard.ask_number(
+        return dialogs.ask_number(
             self, setting.label, setting.unit, setting.low, setting.high, initial, decimals=0
         )
 
-    def _ask_reason(self, title: str, reasons: list[str]) -> str | None:
-        return keyboard.ask_reason(self, title, reasons)
-
     def _confirm(self, title: str, message: str, confirm_text: str) -> bool:
-        return keyboard.confirm(self, title, message, confirm_text, danger=True)
+        return dialogs.confirm(self, title, message, confirm_text, danger=True)
 
     def _choose(self, title: str, prompt: str, options: list[tuple[str, str]]) -> str | None:
         dialog = TileChoiceDialog(title, prompt, options, self)
@@ -474,18 +406,21 @@ class AdminPage(QWidget):
         reason = self._ask_reason(f"Why add {username} ({role})?", ADD_REASONS)
         if not reason:
             return self.hint("No user added: cancelled.")
-        self._set_busy(True, f"Adding {username}…")
-        self.background.submit(
+        self._change_account(
             lambda: self.users.add_user(session, username, full_name, Role(role), password, reason),
-            lambda ok, value: self._account_done(
-                ok,
-                value,
-                f"Added {username} ({full_name}, {role}). Give them the temporary password;"
-                " they must change it at first sign-in.",
-                "No user added",
-                username,
-            ),
+            f"Adding {username}…",
+            f"Added {username} ({full_name}, {role}). Give them the temporary password;"
+            " they must change it at first sign-in.",
+            "No user added.",
+            username,
         )
+
+    def _change_account(
+        self, job: Callable[[], object], busy: str, success: str, failure: str, username: str
+    ) -> None:
+        """Run an account change in the background; then list the accounts again with
+        ``username`` selected, or say why it was refused."""
+        self.call(job, lambda _: self._reload_after(success, username), failure, busy)
 
     def _selected_or_say(self) -> tuple[Session, UserRecord] | None:
         session = self._session()
@@ -497,21 +432,36 @@ class AdminPage(QWidget):
             return None
         return session, user
 
+    def _reasoned_change(
+        self,
+        words: tuple[str, str, str],
+        reasons: list[str],
+        change: Callable[[Session, str, str], object],
+        user: UserRecord,
+        session: Session,
+    ) -> None:
+        """Ask why, then ``change(session, username, reason)``; ``words`` are the verb's
+        forms, e.g. ('unlock', 'unlocking', 'unlocked')."""
+        verb, doing, done = words
+        name = user.username
+        reason = self._ask_reason(f"Why {verb} {name}?", reasons)
+        if not reason:
+            return self.hint(f"{name} not {done}: cancelled.")
+        self._change_account(
+            lambda: change(session, name, reason),
+            f"{doing.capitalize()} {name}…",
+            f"{name} is {done}.",
+            f"Not {done}.",
+            name,
+        )
+
     def unlock_selected(self) -> None:
         chosen = self._selected_or_say()
         if chosen is None:
             return
         session, user = chosen
-        reason = self._ask_reason(f"Why unlock {user.username}?", UNLOCK_REASONS)
-        if not reason:
-            return self.hint(f"{user.username} not unlocked: cancelled.")
-        self._set_busy(True, f"Unlocking {user.username}…")
-        self.background.submit(
-            lambda: self.users.unlock(session, user.username, reason),
-            lambda ok, value: self._account_done(
-                ok, value, f"{user.username} is unlocked.", "Not unlocked", user.username
-            ),
-        )
+        words = ("unlock", "unlocking", "unlocked")
+        self._reasoned_change(words, UNLOCK_REASONS, self.users.unlock, user, session)
 
     def reset_selected(self) -> None:
         chosen = self._selected_or_say()
@@ -524,16 +474,12 @@ class AdminPage(QWidget):
         reason = self._ask_reason(f"Why reset the password of {user.username}?", RESET_REASONS)
         if not reason:
             return self.hint(f"Password of {user.username} not reset: cancelled.")
-        self._set_busy(True, f"Resetting the password of {user.username}…")
-        self.background.submit(
+        self._change_account(
             lambda: self.users.reset_password(session, user.username, password, reason),
-            lambda ok, value: self._account_done(
-                ok,
-                value,
-                f"The password of {user.username} is reset; they must change it at sign-in.",
-                "Password not reset",
-                user.username,
-            ),
+            f"Resetting the password of {user.username}…",
+            f"The password of {user.username} is reset; they must change it at sign-in.",
+            "Password not reset.",
+            user.username,
         )
 
     def disable_selected(self) -> None:
@@ -548,23 +494,8 @@ class AdminPage(QWidget):
             "Disable account",
         ):
             return self.hint(f"{user.username} not disabled: cancelled.")
-        reason = self._ask_reason(f"Why disable {user.username}?", DISABLE_REASONS)
-        if not reason:
-            return self.hint(f"{user.username} not disabled: cancelled.")
-        self._set_busy(True, f"Disabling {user.username}…")
-        self.background.submit(
-            lambda: self.users.disable(session, user.username, reason),
-            lambda ok, value: self._account_done(
-                ok, value, f"{user.username} is disabled.", "Not disabled", user.username
-            ),
-        )
-
-    def _account_done(self, ok: bool, value, success: str, failure: str, username: str) -> None:
-        self._set_busy(False)
-        if not ok:
-            self.error(f"{failure}. {plain_sentence(value)}")
-            return
-        self._reload_after(success, username)
+        words = ("disable", "disabling", "disabled")
+        self._reasoned_change(words, DISABLE_REASONS, self.users.disable, user, session)
 
     # ------------------------------------------------------------------ settings
     def change_setting(self, key: str) -> None:
@@ -575,9 +506,12 @@ class AdminPage(QWidget):
         item = self.setting_values.get(key)
         current = item.value if item else setting.default
         if setting.key == "serial_port":
-            self._set_busy(True, "Looking for serial ports…")
-            self.background.submit(
-                list_serial_ports, lambda ok, value: self._ports_found(ok, value, str(current))
+            self.call(
+                list_serial_ports,
+                lambda ports: self._ports_found(True, ports, str(current)),
+                "",
+                "Looking for serial ports…",
+                on_error=lambda exc: self._ports_found(False, exc, str(current)),
             )
             return
         answer = self._ask_number(setting, int(current))
@@ -586,7 +520,6 @@ class AdminPage(QWidget):
         self._confirm_setting(session, setting, current, int(answer))
 
     def _ports_found(self, ok: bool, ports, current: str) -> None:
-        self._set_busy(False)
         session = self._session()
         if session is None:
             return
@@ -634,16 +567,13 @@ class AdminPage(QWidget):
             users.policy = settings.policy()  # account rules apply from now on
             return stored
 
-        self._set_busy(True, f"Saving {setting.label}…")
-        self.background.submit(job, lambda ok, value: self._setting_done(ok, value, setting, old))
-
-    def _setting_done(self, ok: bool, value, setting: Setting, old: int | str) -> None:
-        self._set_busy(False)
-        if not ok:
-            self.error(f"{setting.label} not changed. {plain_sentence(value)}")
-            return
-        self._reload_after(
-            f"{setting.label} is now {setting.show(value)} (was {setting.show(old)})."
+        self.call(
+            job,
+            lambda value: self._reload_after(
+                f"{setting.label} is now {setting.show(value)} (was {setting.show(old)})."
+            ),
+            f"{setting.label} not changed.",
+            f"Saving {setting.label}…",
         )
 
 

@@ -155,7 +155,7 @@ class LoginPage(QWidget):
         if not tiles:
             self.names_message.setText(
                 "No accounts yet: an administrator creates the first one with "
-                "'celldeck users add-admin'."
+                "'celldeck users init'."
             )
         for index, (username, full_name, role) in enumerate(tiles):
             tile = QPushButton(f"{full_name}\n{role.value}")

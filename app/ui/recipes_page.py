@@ -19,9 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QHeaderView,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -30,18 +28,26 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.batch.recipe import RecipeError, load_recipe_file
 from app.store.recipes import RETIRED, RecipeLibrary, RecipeVersion
 from app.store.security import Permission
-from app.store.users import PermissionDenied, Session
-from app.ui import keyboard, theme
+from app.store.users import Session
+from app.ui import theme
 from app.ui.background import Background
+from app.ui.page_kit import (
+    RecordsPage,
+    button_row,
+    plain_sentence,
+    short_utc,
+    text_label,
+    touch_button,
+    touch_table,
+    view_column,
+)
 
-ROW_PX = 64  # table rows are touch targets: a row is selected by tapping it
 TILE_COLUMNS = 3  # file names stay whole on a 1280 px screen beside the rail
 HASH_CHARS = 12
 READING = "Reading the recipe library…"
@@ -65,44 +71,8 @@ STATUS_WORDS = {
 }
 
 
-def plain_sentence(exc: BaseException) -> str:
-    """An exception as a sentence for the screen: no class names, no traceback."""
-    if isinstance(exc, KeyError) and exc.args:
-        text = str(exc.args[0])
-    else:
-        text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, PermissionDenied):
-        text = f"not allowed: {text}"
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def lines(count: int) -> str:
     return f"{count} line" if count == 1 else f"{count} lines"
-
-
-def short_utc(stamp: str | None) -> str:
-    """'2025-03-01T12:34:56.123456Z' -> '2025-03-01 12:34 UTC'."""
-    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp else ""
-
-
-def set_message(label: QLabel, text: str, error: bool) -> None:
-    """Show a message as an error (red, objectName "Error") or a hint ("Hint")."""
-    label.setObjectName("Error" if error else "Hint")
-    label.setText(text)
-    label.style().unpolish(label)
-    label.style().polish(label)
-
-
-def touch_button(text: str, name: str = "", object_name: str = "") -> QPushButton:
-    button = QPushButton(text)
-    button.setAccessibleName(name or text)
-    if object_name:
-        button.setObjectName(object_name)
-    button.setMinimumSize(theme.MIN_TOUCH_PX * 2, theme.MIN_TOUCH_PX)
-    button.setAutoDefault(False)
-    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return button
 
 
 def scan_recipe_folder(folder: Path) -> list[tuple[Path, str]]:
@@ -121,8 +91,9 @@ def scan_recipe_folder(folder: Path) -> list[tuple[Path, str]]:
     return found
 
 
-class RecipesPage(QWidget):
+class RecipesPage(RecordsPage):
     COLUMNS = ("Recipe", "Version", "Status", "Content hash", "Imported by", "Imported")
+    SIGN_IN = "Sign in as a supervisor to work with recipes."
 
     def __init__(
         self,
@@ -131,64 +102,32 @@ class RecipesPage(QWidget):
         background: Background,
         recipe_folder: Path,
     ) -> None:
-        super().__init__()
+        super().__init__("Recipes", session_provider, background)
         self.library = library
-        self.session_provider = session_provider
-        self.background = background
         self.recipe_folder = Path(recipe_folder)
         self.versions: list[RecipeVersion] = []
         self.comparison: list[tuple[str, str, str]] = []
-        self.busy = False
         self._select_after_load: int | None = None
-
-        self.title = QLabel("Recipes")
-        self.title.setObjectName("PageTitle")
-        self.message = QLabel("")
-        self.message.setObjectName("Hint")
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("message")
-        self.message.setMinimumHeight(30)
         self.stack = QStackedWidget()
         self.stack.addWidget(self._list_view())
         self.stack.addWidget(self._import_view())
         self.stack.addWidget(self._compare_view())
-
-        root = QVBoxLayout(self)
-        root.setContentsMargins(16, 12, 16, 12)
-        root.setSpacing(8)
-        root.addWidget(self.title)
-        root.addWidget(self.message)
-        root.addWidget(self.stack, 1)
+        self.root.addWidget(self.stack, 1)
         self._update_buttons()
 
     # ------------------------------------------------------------------ views
     def _list_view(self) -> QWidget:
-        view = QWidget()
-        column = QVBoxLayout(view)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setAccessibleName("recipe versions")
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(ROW_PX)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view, column = view_column()
         # a tap toggles a row: two taps select the pair to compare, no modifier keys
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
-        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        multi = QAbstractItemView.SelectionMode.MultiSelection
+        self.table = touch_table(self.COLUMNS, "recipe versions", multi, stretch_column=0)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         column.addWidget(self.table, 1)
 
-        self.selection_hint = QLabel("")
-        self.selection_hint.setObjectName("Hint")
+        self.selection_hint = text_label()
+        self.selection_hint.setWordWrap(False)
         column.addWidget(self.selection_hint)
 
-        row = QHBoxLayout()
-        row.setSpacing(12)
         self.import_button = touch_button("Import recipe…", "import recipe", "Primary")
         self.compare_button = touch_button("Compare two", "compare")
         self.approve_button = touch_button("Approve…", "approve", "Primary")
@@ -201,21 +140,14 @@ class RecipesPage(QWidget):
         self.retire_button.clicked.connect(self.retire_selected)
         self.clear_button.clicked.connect(self.table.clearSelection)
         self.refresh_button.clicked.connect(self.reload)
-        for button in (self.import_button, self.compare_button, self.clear_button):
-            row.addWidget(button)
-        row.addStretch(1)
-        for button in (self.refresh_button, self.retire_button, self.approve_button):
-            row.addWidget(button)
-        column.addLayout(row)
+        left = (self.import_button, self.compare_button, self.clear_button)
+        right = (self.refresh_button, self.retire_button, self.approve_button)
+        column.addLayout(button_row(left, right))
         return view
 
     def _import_view(self) -> QWidget:
-        view = QWidget()
-        column = QVBoxLayout(view)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.import_title = QLabel("")
-        self.import_title.setObjectName("Hint")
-        self.import_title.setWordWrap(True)
+        view, column = view_column()
+        self.import_title = text_label()
         column.addWidget(self.import_title)
         tiles = QWidget()
         self.tiles = QGridLayout(tiles)
@@ -226,9 +158,7 @@ class RecipesPage(QWidget):
         self.tile_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.tile_scroll.setWidget(tiles)
         column.addWidget(self.tile_scroll, 1)
-        self.problems_title = QLabel("")
-        self.problems_title.setObjectName("Error")
-        self.problems_title.setWordWrap(True)
+        self.problems_title = text_label(object_name="Error")
         column.addWidget(self.problems_title)
         self.problems = QListWidget()
         self.problems.setAccessibleName("problems")
@@ -238,24 +168,16 @@ class RecipesPage(QWidget):
         column.addWidget(self.problems, 1)
         self.problems_title.hide()
         self.problems.hide()
-        row = QHBoxLayout()
         self.import_back = touch_button("Back to the list", "back")
         self.import_back.clicked.connect(self.show_list)
         self.import_rescan = touch_button("Look again", "look again")
         self.import_rescan.clicked.connect(self._scan_folder)
-        row.addWidget(self.import_back)
-        row.addStretch(1)
-        row.addWidget(self.import_rescan)
-        column.addLayout(row)
+        column.addLayout(button_row([self.import_back], [self.import_rescan]))
         return view
 
     def _compare_view(self) -> QWidget:
-        view = QWidget()
-        column = QVBoxLayout(view)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.compare_summary = QLabel("")
-        self.compare_summary.setObjectName("Hint")
-        self.compare_summary.setWordWrap(True)
+        view, column = view_column()
+        self.compare_summary = text_label()
         column.addWidget(self.compare_summary)
         self.diff = QTableWidget(0, 4)  # left no., left line, right no., right line
         self.diff.setAccessibleName("comparison")
@@ -278,38 +200,18 @@ class RecipesPage(QWidget):
         font.setPixelSize(17)
         self.diff.setFont(font)
         column.addWidget(self.diff, 1)
-        row = QHBoxLayout()
         self.compare_back = touch_button("Back to the list", "back")
         self.compare_back.clicked.connect(self.show_list)
         self.previous_change = touch_button("▲ Previous change", "previous change")
         self.next_change = touch_button("▼ Next change", "next change")
         self.previous_change.clicked.connect(lambda: self._jump(-1))
         self.next_change.clicked.connect(lambda: self._jump(1))
-        row.addWidget(self.compare_back)
-        row.addStretch(1)
-        row.addWidget(self.previous_change)
-        row.addWidget(self.next_change)
-        column.addLayout(row)
+        column.addLayout(button_row([self.compare_back], [self.previous_change, self.next_change]))
         return view
 
-    # ------------------------------------------------------------------ messages
-    def error(self, text: str) -> None:
-        set_message(self.message, text, error=True)
-
-    def hint(self, text: str) -> None:
-        set_message(self.message, text, error=False)
-
-    def _session(self) -> Session | None:
-        session = self.session_provider()
-        if session is None:
-            self.error("Sign in as a supervisor to work with recipes.")
-        return session
-
+    # ------------------------------------------------------------------ busy
     def _set_busy(self, busy: bool, text: str = "") -> None:
-        self.busy = busy
-        if busy and text:
-            self.hint(text)
-        self._update_buttons()
+        super()._set_busy(busy, text)
         for button in (self.import_back, self.import_rescan, self.compare_back):
             button.setEnabled(not busy)
         for index in range(self.tiles.count()):
@@ -326,16 +228,18 @@ class RecipesPage(QWidget):
             self.versions = []
             self.table.setRowCount(0)
             self._update_buttons()
-            self.hint("Sign in as a supervisor to work with recipes.")
+            self.hint(self.SIGN_IN)
             return
-        self._set_busy(True, READING)
-        self.background.submit(self.library.all_versions, self._loaded)
+        self._load(READING)
 
-    def _loaded(self, ok: bool, value) -> None:
-        self._set_busy(False)
-        if not ok:
-            self.error(f"The recipe library cannot be read: {plain_sentence(value)}")
-            return
+    def _load(self, busy: str = "", select: int | None = None) -> None:
+        """Read the versions again, then select ``select`` (a version id) if given."""
+        self._select_after_load = select
+        self.call(
+            self.library.all_versions, self._loaded, "The recipe library cannot be read:", busy
+        )
+
+    def _loaded(self, value: list[RecipeVersion]) -> None:
         self.versions = sorted(value, key=lambda v: (v.name.lower(), v.version_no))
         self.table.clearSelection()
         self.table.setRowCount(len(self.versions))
@@ -435,18 +339,18 @@ class RecipesPage(QWidget):
 
     def _scan_folder(self) -> None:
         folder = self.recipe_folder
-        self._set_busy(True, "Looking for recipe files…")
-        self.background.submit(lambda: scan_recipe_folder(folder), self._show_files)
-
-    def _show_files(self, ok: bool, value) -> None:
         while self.tiles.count():
             widget = self.tiles.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
-        self._set_busy(False)
-        if not ok:
-            self.error(f"The recipe folder cannot be read: {plain_sentence(value)}")
-            return
+        self.call(
+            lambda: scan_recipe_folder(folder),
+            self._show_files,
+            "The recipe folder cannot be read:",
+            "Looking for recipe files…",
+        )
+
+    def _show_files(self, value: list[tuple[Path, str]]) -> None:
         self.tile_scroll.show()
         if not value:
             self.error(f"There are no recipe files (*.toml) in {self.recipe_folder}.")
@@ -477,29 +381,32 @@ class RecipesPage(QWidget):
         self.problems.clear()
         self.problems.hide()
         self.problems_title.hide()
-        self._set_busy(True, f"Checking {path.name}…")
-        self.background.submit(job, lambda ok, value: self._imported(ok, value, path, known))
+        self.call(
+            job,
+            lambda version: self._imported(version, path, known),
+            "",
+            f"Checking {path.name}…",
+            on_error=lambda exc: self._not_imported(exc, path),
+        )
 
-    def _imported(self, ok: bool, value, path: Path, known: set[int]) -> None:
-        self._set_busy(False)
-        if not ok:
-            if isinstance(value, RecipeError):
-                count = len(value.problems)
-                self.error(
-                    f"{path.name} was not imported: {count} problem"
-                    f"{'s' if count != 1 else ''} to correct in the file (listed below)."
-                )
-                self.problems_title.setText(f"What is wrong in {path.name}:")
-                for problem in value.problems:
-                    item = QListWidgetItem(str(problem))
-                    item.setSizeHint(item.sizeHint())
-                    self.problems.addItem(item)
-                self.problems_title.show()
-                self.problems.show()
-            else:
-                self.error(f"{path.name} was not imported: {plain_sentence(value)}")
+    def _not_imported(self, exc: BaseException, path: Path) -> None:
+        if not isinstance(exc, RecipeError):
+            self.error(f"{path.name} was not imported: {plain_sentence(exc)}")
             return
-        version: RecipeVersion = value
+        count = len(exc.problems)
+        self.error(
+            f"{path.name} was not imported: {count} problem"
+            f"{'s' if count != 1 else ''} to correct in the file (listed below)."
+        )
+        self.problems_title.setText(f"What is wrong in {path.name}:")
+        for problem in exc.problems:
+            item = QListWidgetItem(str(problem))
+            item.setSizeHint(item.sizeHint())
+            self.problems.addItem(item)
+        self.problems_title.show()
+        self.problems.show()
+
+    def _imported(self, version: RecipeVersion, path: Path, known: set[int]) -> None:
         if version.id in known:
             self.hint(
                 f"{path.name} is already in the library as {version.label}"
@@ -510,10 +417,8 @@ class RecipesPage(QWidget):
                 f"Imported {path.name} as {version.label}, a draft: it needs a supervisor's"
                 " approval before it can run."
             )
-        self._select_after_load = version.id
         self.stack.setCurrentIndex(0)
-        self._set_busy(True)
-        self.background.submit(self.library.all_versions, self._loaded)
+        self._load(select=version.id)
 
     # ------------------------------------------------------------------ compare
     def compare_selected(self) -> None:
@@ -522,17 +427,16 @@ class RecipesPage(QWidget):
             self.error("Select exactly two versions to compare.")
             return
         left, right = sorted(chosen, key=lambda v: v.id)
-        self._set_busy(True, f"Comparing {left.label} with {right.label}…")
-        self.background.submit(
+        self.call(
             lambda: self.library.compare(left.id, right.id),
-            lambda ok, value: self._compared(ok, value, left, right),
+            lambda rows: self._compared(rows, left, right),
+            "The versions cannot be compared:",
+            f"Comparing {left.label} with {right.label}…",
         )
 
-    def _compared(self, ok: bool, rows, left: RecipeVersion, right: RecipeVersion) -> None:
-        self._set_busy(False)
-        if not ok:
-            self.error(f"The versions cannot be compared: {plain_sentence(rows)}")
-            return
+    def _compared(
+        self, rows: list[tuple[str, str, str]], left: RecipeVersion, right: RecipeVersion
+    ) -> None:
         self.comparison = rows
         self.diff.setHorizontalHeaderLabels(
             ["", f"{left.label} ({left.status})", "", f"{right.label} ({right.status})"]
@@ -594,12 +498,6 @@ class RecipesPage(QWidget):
         )
 
     # ------------------------------------------------------------------ signing
-    def _ask_text(self, title: str, prompt: str, password: bool = False) -> str | None:
-        return keyboard.ask_text(self, title, prompt, password)
-
-    def _ask_reason(self, title: str, reasons: list[str]) -> str | None:
-        return keyboard.ask_reason(self, title, reasons)
-
     def _credentials(self, session: Session, what: str) -> tuple[str | None, str] | None:
         """User name (first signature of the session only) and password, or None."""
         username = None
@@ -617,39 +515,62 @@ class RecipesPage(QWidget):
             return None
         return username, password
 
-    def approve_selected(self) -> None:
+    def _one_selected(self, verb: str) -> tuple[Session, RecipeVersion] | None:
         session = self._session()
-        chosen = self.selected_versions()
         if session is None:
-            return
+            return None
+        chosen = self.selected_versions()
         if len(chosen) != 1:
-            self.error("Select the one version to approve.")
+            self.error(f"Select the one version to {verb}.")
+            return None
+        return session, chosen[0]
+
+    def _sign(
+        self,
+        session: Session,
+        version: RecipeVersion,
+        what: str,
+        done: str,
+        sign: Callable[[str, str | None], RecipeVersion],
+    ) -> None:
+        """Ask for the signature (``what`` says what it means), then ``sign(password,
+        user name)`` in the background; ``done`` is 'approved' or 'retired'."""
+        answer = self._credentials(session, what)
+        if answer is None:
+            self.hint(f"Not {done}: cancelled.")
             return
-        version = chosen[0]
+        username, password = answer
+        self.call(
+            lambda: sign(password, username),
+            lambda signed: self._signed(signed, done),
+            f"Not {done}.",
+            f"Signing {version.label}…",
+        )
+
+    def approve_selected(self) -> None:
+        chosen = self._one_selected("approve")
+        if chosen is None:
+            return
+        session, version = chosen
         what = (
             f"Approve {version.label} (sha256 {version.content_hash[:HASH_CHARS]}…). Your"
             " signature means: approved for production runs."
         )
-        answer = self._credentials(session, what)
-        if answer is None:
-            self.hint("Not approved: cancelled.")
-            return
-        username, password = answer
-        self._set_busy(True, f"Signing {version.label}…")
-        self.background.submit(
-            lambda: self.library.approve(session, password, version.id, username),
-            lambda ok, value: self._signed(ok, value, "approved"),
+        self._sign(
+            session,
+            version,
+            what,
+            "approved",
+            lambda password, username: self.library.approve(
+                session, password, version.id, username
+            ),
         )
 
     def retire_selected(self) -> None:
-        session = self._session()
-        chosen = self.selected_versions()
-        if session is None:
+        chosen = self._one_selected("retire")
+        if chosen is None:
             return
-        if len(chosen) != 1:
-            self.error("Select the one version to retire.")
-            return
-        version = chosen[0]
+        session, version = chosen
         reason = self._ask_reason(f"Why retire {version.label}?", RETIRE_REASONS)
         if not reason:
             self.hint("Not retired: cancelled.")
@@ -658,23 +579,17 @@ class RecipesPage(QWidget):
             f"Retire {version.label}: it can never run or be approved again. Your signature"
             f" means: rejected for further use. Reason: {reason}."
         )
-        answer = self._credentials(session, what)
-        if answer is None:
-            self.hint("Not retired: cancelled.")
-            return
-        username, password = answer
-        self._set_busy(True, f"Signing {version.label}…")
-        self.background.submit(
-            lambda: self.library.retire(session, password, version.id, reason, username),
-            lambda ok, value: self._signed(ok, value, "retired"),
+        self._sign(
+            session,
+            version,
+            what,
+            "retired",
+            lambda password, username: self.library.retire(
+                session, password, version.id, reason, username
+            ),
         )
 
-    def _signed(self, ok: bool, value, done: str) -> None:
-        self._set_busy(False)
-        if not ok:
-            self.error(f"Not {done}. {plain_sentence(value)}")
-            return
-        version: RecipeVersion = value
+    def _signed(self, version: RecipeVersion, done: str) -> None:
         session = self.session_provider()
         who = session.full_name if session else "you"
         if done == "approved":
@@ -682,6 +597,4 @@ class RecipesPage(QWidget):
         else:
             text = f"{version.label} retired, signed by {who}. It can no longer run."
         self.hint(text)
-        self._select_after_load = version.id
-        self._set_busy(True)
-        self.background.submit(self.library.all_versions, self._loaded)
+        self._load(select=version.id)

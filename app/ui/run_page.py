@@ -47,6 +47,8 @@ class RunPage(QWidget):
             self._run_id = status.run_id
             self.screen.trends.clear()
             self.screen.trends.set_alarm_limits(status.alarm_definitions)
+            if status.kit is not None:
+                self.screen.schematic.set_capacities(status.kit.bags, status.kit.chamber)
         running = status.state in ACTIVE
         finished_here = status.state and status.run_id != self._dismissed
         if running or finished_here:

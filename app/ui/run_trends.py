@@ -26,8 +26,9 @@ SETPOINTS = {"temp": "temp_sp", "co2": "co2_sp"}
 BUFFERED = (*RUN_TRENDS, *SETPOINTS.values())
 WINDOWS = (("10 min", 10.0), ("1 h", 60.0), ("1 day", 1440.0), ("Whole run", None))
 LIVE_CAPACITY = 200_000  # ~5.5 h at 10 Hz: the 10 min and 1 h windows at full rate
-REDRAW_MS = 33  # up to 30 frames a second
+REDRAW_MS = 16  # a plot per tick: each of the six redrawn about 10 times a second
 COLUMNS = 2
+PLOTS_PER_TICK = 1  # six plots redrawn over six ticks (~10 Hz each): short paints
 
 
 class MinuteEnvelope:
@@ -81,8 +82,9 @@ class RunTrends(QWidget):
             plot = self._plot(name, axis_font)
             root.addWidget(plot, 1 + index // COLUMNS, index % COLUMNS)
         self._dirty = False
+        self._stale: list[str] = []  # plots still to redraw for the newest data
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.redraw)
+        self._timer.timeout.connect(self._tick)
         self._timer.start(REDRAW_MS)
 
     def _window_buttons(self) -> QHBoxLayout:
@@ -107,7 +109,7 @@ class RunTrends(QWidget):
             f"<span style='font-size:16px;font-weight:600'>{channel.label}</span>"
             f"<span style='font-size:14px'>  {channel.unit}</span>"
         )
-        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.showGrid(x=False, y=False)
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
@@ -118,11 +120,13 @@ class RunTrends(QWidget):
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
         colour = theme.TREND_COLOURS[name]
-        self.curves[name] = plot.plot([], [], pen=pg.mkPen(colour, width=2))
+        # 1-px cosmetic pens: a wider pen costs 2-3x per frame in the raster engine
+        # (segments) or far more (one wide polyline); measured in bench_run_screen
+        self.curves[name] = plot.plot([], [], pen=pg.mkPen(colour, width=1))
         self.lows[name] = plot.plot([], [], pen=pg.mkPen(colour, width=1))  # long windows
         if name in SETPOINTS:
-            pen = pg.mkPen(theme.MUTED, width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
-            self.setpoint_curves[name] = plot.plot([], [], pen=pen)
+            # solid and thin: a dashed wide pen costs many times more to draw
+            self.setpoint_curves[name] = plot.plot([], [], pen=pg.mkPen(theme.MUTED, width=1))
         self.plots[name] = plot
         return plot
 
@@ -133,8 +137,9 @@ class RunTrends(QWidget):
         self._dirty = True
 
     def set_alarm_limits(self, definitions: list[AlarmDefinition] | tuple) -> None:
-        """Dashed red lines at the high and low limits of the run's alarms (a deviation
-        alarm's limits move with its set-point: drawn around the current set-point)."""
+        """Dashed red lines at the high and low limits of the run's alarms. Deviation
+        alarms move with their set-point, which is drawn itself; rate alarms have no
+        line."""
         for name, lines in self.limit_lines.items():
             for line in lines:
                 self.plots[name].removeItem(line)
@@ -162,10 +167,24 @@ class RunTrends(QWidget):
         self._dirty = True
 
     # ------------------------------------------------------------------ drawing
+    def _tick(self) -> None:
+        """New data is drawn a few plots per timer tick, never all six in one go: each
+        tick's painting stays short, so the GUI thread answers touches at once."""
+        if self._dirty and not self._stale:
+            self._dirty = False
+            self._stale = list(RUN_TRENDS)
+        if self._stale and self.isVisible():
+            now, self._stale = self._stale[:PLOTS_PER_TICK], self._stale[PLOTS_PER_TICK:]
+            self._draw(now)
+
     def redraw(self) -> None:
+        """Everything now (a window change, or a test)."""
         if not self._dirty or not self.isVisible():
             return
-        self._dirty = False
+        self._dirty, self._stale = False, []
+        self._draw(RUN_TRENDS)
+
+    def _draw(self, names: list[str] | tuple[str, ...]) -> None:
         self.redraws += 1
         x, y = self.live.view()
         if not len(x):
@@ -182,7 +201,8 @@ class RunTrends(QWidget):
             start = int(np.searchsorted(mx, lo))
             xs, ys, lows = mx[start:], high[start:], low[start:]
         left = max(lo, float(xs[0]) if len(xs) else lo)
-        for column, name in enumerate(RUN_TRENDS):
+        for name in names:
+            column = RUN_TRENDS.index(name)
             self.curves[name].setData(xs, ys[:, column])
             if lows is not None:  # long windows: the band between each minute's min and max
                 self.lows[name].setData(xs, lows[:, column])

@@ -235,6 +235,7 @@ class Shell(QMainWindow):
         self.parts.runs.status_changed.connect(self._status)
         self.top.alarms_clicked.connect(lambda: self.show_page("alarms"))
         self.top.lock_clicked.connect(self.lock_now)
+        self.top.sign_out_clicked.connect(self.sign_out)
         self.login.logged_in.connect(self._signed_in)
         self.lock.unlocked.connect(self._unlocked)
         self.lock.switch_user.connect(self.sign_out)
@@ -284,6 +285,11 @@ class Shell(QMainWindow):
         if self.session is None:
             return
         self.session.locked = True
+        self.session.signed_once = False  # the next signature asks for the user name again
+        for page in self.pages.values():  # nothing half-entered stays above the lock
+            dialog = getattr(page, "dialog", None)
+            if dialog is not None:
+                dialog.reject()
         self.rail.hide()
         self.lock.lock(self.session, self.status)
         self.stack.setCurrentWidget(self.lock)
@@ -316,7 +322,9 @@ class Shell(QMainWindow):
     def show_page(self, key: str) -> None:
         session = self.session
         permission = next((p for k, _, p in NAVIGATION if k == key), None)
-        if session is None or (permission and not allowed(session.role, permission)):
+        if session is None or session.locked:
+            return  # signed out or locked: only the lock screen (or sign-in) is shown
+        if permission and not allowed(session.role, permission):
             return  # not offered: the rail hides it and the service layer refuses anyway
         self._last_page = key
         page = self.pages[key]

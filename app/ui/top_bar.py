@@ -29,6 +29,7 @@ LINK_WORDS = {
 class TopBar(QFrame):
     alarms_clicked = Signal()
     lock_clicked = Signal()
+    sign_out_clicked = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,6 +72,10 @@ class TopBar(QFrame):
         self.lock_button.setAccessibleName("lock")
         self.lock_button.clicked.connect(self.lock_clicked)
         row.addWidget(self.lock_button)
+        self.sign_out_button = QPushButton("Sign out")
+        self.sign_out_button.setAccessibleName("sign out")
+        self.sign_out_button.clicked.connect(self.sign_out_clicked)
+        row.addWidget(self.sign_out_button)
         self._tick()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -93,7 +98,9 @@ class TopBar(QFrame):
 
     def set_user(self, text: str) -> None:
         self.user.setText(text)
-        self.lock_button.setVisible(bool(text) and text != "Nobody signed in")
+        signed_in = bool(text) and text != "Nobody signed in"
+        self.lock_button.setVisible(signed_in)
+        self.sign_out_button.setVisible(signed_in)
 
     def set_run(self, status: RunStatus) -> None:
         if not status.state:

@@ -4,67 +4,41 @@ refusals shown as sentences; touch-sized buttons."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from app.records import DEMO_PASSWORD, Records
+from app.records import DEMO_PASSWORD
 from app.store.security import Role
 from app.store.settings import SettingsService
 from app.store.users import AuthError
 from app.ui import admin_page, theme
 from app.ui.admin_page import AdminPage, TileChoiceDialog
-from app.ui.background import Background
 
-WAIT_MS = 15000
 TEMP = "temporary-pass-1"
 
 
 class Env:
-    def __init__(self, tmp_path) -> None:
-        self.records = Records.open(tmp_path, demo=True)
-        self.users = self.records.users
-        self.settings = SettingsService(self.records.writer, self.records.path)
-        self.background = Background()
+    """The demo records, signed in as the administrator (fixtures: tests/ui/conftest.py)."""
+
+    def __init__(self, records, background, audit_rows, wait_idle) -> None:
+        self.records = records
+        self.users = records.users
+        self.settings = SettingsService(records.writer, records.path)
+        self.background = background
+        self.audit = audit_rows
+        self.idle = wait_idle
         self.session = self.users.login("admin", DEMO_PASSWORD)
 
-    def audit(self, action: str) -> list[tuple]:
-        conn = sqlite3.connect(self.records.path)
-        try:
-            return conn.execute(
-                "SELECT user_name, object_id, old_value, new_value, reason FROM audit"
-                " WHERE action = ? ORDER BY id",
-                (action,),
-            ).fetchall()
-        finally:
-            conn.close()
+
+@pytest.fixture
+def env(demo_records, ui_background, audit_rows, wait_idle):
+    return Env(demo_records, ui_background, audit_rows, wait_idle)
 
 
 @pytest.fixture
-def env(tmp_path):
-    env = Env(tmp_path)
-    yield env
-    env.background.close()
-    env.records.close()
-
-
-@pytest.fixture
-def page(env, qtbot):
-    page = AdminPage(env.users, env.settings, lambda: env.session, env.background)
-    qtbot.addWidget(page)
-    page.setStyleSheet(theme.stylesheet())
-    page.resize(1280, 800)
-    page.show()
-    qtbot.waitExposed(page)
-    page.reload()
-    idle(qtbot, page, env)
-    return page
-
-
-def idle(qtbot, page, env) -> None:
-    qtbot.waitUntil(lambda: not page.busy and env.background.pending == 0, timeout=WAIT_MS)
+def page(env, show_page):
+    return show_page(AdminPage(env.users, env.settings, lambda: env.session, env.background))
 
 
 def tap(qtbot, button: QPushButton) -> None:
@@ -123,7 +97,7 @@ def test_adding_a_user(env, page, qtbot, monkeypatch):
         ask_reason=["New employee"],
     )
     tap(qtbot, page.add_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Hint", page.message.text()
     assert "Added jsmith (Jane Smith, operator)" in page.message.text()
     assert row_of(page, "jsmith") == [
@@ -168,7 +142,7 @@ def test_temporary_passwords_that_differ_are_asked_again(env, page, qtbot, monke
         ask_reason=["Forgotten password"],
     )
     tap(qtbot, page.reset_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "The password of operator is reset" in page.message.text()
     assert env.audit("user.password")[-1][1:] == (
         "operator",
@@ -184,14 +158,14 @@ def test_unlocking_a_locked_account(env, page, qtbot, monkeypatch):
         with pytest.raises(AuthError):
             env.users.login("operator", "wrong-password")
     page.reload()
-    idle(qtbot, page, env)
+    env.idle(page)
     assert row_of(page, "operator")[3] == "LOCKED"
     page.select_user("supervisor")
     assert not page.unlock_button.isEnabled()  # not locked: nothing to unlock
     page.select_user("operator")
     script(monkeypatch, page, ask_reason=["Identity confirmed in person"])
     tap(qtbot, page.unlock_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "operator is unlocked" in page.message.text()
     assert row_of(page, "operator")[3] == "active"
     assert env.audit("user.unlock")[-1][2:] == (
@@ -209,7 +183,7 @@ def test_disabling_needs_confirmation_and_a_reason(env, page, qtbot, monkeypatch
     assert page.message.text() == "service not disabled: cancelled."
     script(monkeypatch, page, confirm=[True], ask_reason=["Left the company"])
     tap(qtbot, page.disable_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "service is disabled" in page.message.text()
     assert row_of(page, "service")[3] == "DISABLED"
     page.select_user("service")
@@ -222,7 +196,7 @@ def test_an_administrator_cannot_disable_themselves(env, page, qtbot, monkeypatc
     page.select_user("admin")
     script(monkeypatch, page, confirm=[True], ask_reason=["Other: testing"])
     tap(qtbot, page.disable_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Error"
     assert page.message.text() == (
         "Not disabled. An administrator may not disable their own account."
@@ -232,7 +206,7 @@ def test_an_administrator_cannot_disable_themselves(env, page, qtbot, monkeypatc
 def test_changing_a_number_setting(env, page, qtbot, monkeypatch):
     asked = script(monkeypatch, page, ask_number=[15.0], ask_reason=["Site SOP / change control"])
     tap(qtbot, page.change_buttons["inactivity_lock_minutes"])
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.text() == "Inactivity lock is now 15 minutes (was 5 minutes)."
     assert page.value_labels["inactivity_lock_minutes"].text() == "15 minutes"
     assert "by Demo Administrator" in page.changed_labels["inactivity_lock_minutes"].text()
@@ -254,7 +228,7 @@ def test_changing_a_number_setting(env, page, qtbot, monkeypatch):
 def test_a_refused_setting_is_shown_as_a_sentence(env, page, qtbot, monkeypatch):
     script(monkeypatch, page, ask_number=[99.0], ask_reason=["QA instruction"])
     tap(qtbot, page.change_buttons["inactivity_lock_minutes"])
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Error"
     assert page.message.text() == (
         "Inactivity lock not changed. Inactivity lock must be 1 to 60 minutes:"
@@ -272,7 +246,7 @@ def test_choosing_the_serial_port_from_tiles(env, page, qtbot, monkeypatch):
     )
     asked = script(monkeypatch, page, choose=["/dev/ttyUSB0"], ask_reason=["Instrument installed"])
     tap(qtbot, page.change_buttons["serial_port"])
-    idle(qtbot, page, env)
+    env.idle(page)
     options = [value for value, _ in asked["choose"].asked[0][2]]
     assert options == [admin_page.SIMULATOR, "/dev/ttyUSB0", admin_page.TYPE_PORT]
     assert page.value_labels["serial_port"].text() == "/dev/ttyUSB0"
@@ -286,12 +260,12 @@ def test_choosing_the_serial_port_from_tiles(env, page, qtbot, monkeypatch):
         ask_reason=["Other: bench test"],
     )
     tap(qtbot, page.change_buttons["serial_port"])
-    idle(qtbot, page, env)
+    env.idle(page)
     assert env.settings.get("serial_port") == "socket://localhost:7000"
 
     script(monkeypatch, page, choose=[admin_page.SIMULATOR], ask_reason=["Other: demo"])
     tap(qtbot, page.change_buttons["serial_port"])
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.value_labels["serial_port"].text() == "simulator (demo)"
     assert [row[2:4] for row in env.audit("setting.change")] == [
         ("", "/dev/ttyUSB0"),
@@ -305,7 +279,7 @@ def test_a_non_administrator_is_refused_by_the_service(env, qtbot):
     page = AdminPage(env.users, env.settings, lambda: env.session, env.background)
     qtbot.addWidget(page)
     page.reload()
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Error"
     assert page.message.text() == (
         "The accounts cannot be read. Not allowed: Demo Supervisor (supervisor) may not user.admin."

@@ -4,7 +4,6 @@ and retire with a signature; errors as sentences; touch-sized buttons."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from app.batch.recipe import load_recipe
-from app.records import DEMO_PASSWORD, Records
-from app.store.recipes import NotApproved, RecipeLibrary
+from app.records import DEMO_PASSWORD
+from app.store.recipes import NotApproved, RecipeLibrary, RecipeVersion
 from app.ui import theme
-from app.ui.background import Background
 from app.ui.dialogs import TextEntryDialog
 from app.ui.recipes_page import RecipesPage
 
@@ -24,55 +22,35 @@ DEMO = (RECIPES / "demo.toml").read_text()
 BROKEN = DEMO.replace('type = "CART-STD"', 'type = "CART-XL"').replace(
     'rate = "60 mL/min"', 'rate = "900 mL/min"'
 )
-WAIT_MS = 15000
+
+SIX_MIN = DEMO.replace('duration = "5 min"', 'duration = "6 min"')  # a second version
 
 
 class Env:
-    def __init__(self, tmp_path: Path) -> None:
-        self.records = Records.open(tmp_path, demo=True)
-        self.library = RecipeLibrary(self.records.users, self.records.signatures, self.records.path)
+    """The demo records, signed in as a supervisor, and a recipe folder holding a good
+    and a broken recipe file (fixtures: tests/ui/conftest.py)."""
+
+    def __init__(self, tmp_path: Path, records, background, audit_rows, wait_idle) -> None:
+        self.records = records
+        self.library = RecipeLibrary(records.users, records.signatures, records.path)
         self.folder = tmp_path / "recipes"
         self.folder.mkdir()
         (self.folder / "demo.toml").write_text(DEMO)
         (self.folder / "broken.toml").write_text(BROKEN)
-        self.background = Background()
-        self.session = self.records.users.login("supervisor", DEMO_PASSWORD)
-
-    def audit(self, action: str) -> list[tuple]:
-        conn = sqlite3.connect(self.records.path)
-        try:
-            return conn.execute(
-                "SELECT user_name, object_id, old_value, new_value, reason FROM audit"
-                " WHERE action = ? ORDER BY id",
-                (action,),
-            ).fetchall()
-        finally:
-            conn.close()
+        self.background = background
+        self.audit = audit_rows
+        self.idle = wait_idle
+        self.session = records.users.login("supervisor", DEMO_PASSWORD)
 
 
 @pytest.fixture
-def env(tmp_path):
-    env = Env(tmp_path)
-    yield env
-    env.background.close()
-    env.records.close()
+def env(tmp_path, demo_records, ui_background, audit_rows, wait_idle):
+    return Env(tmp_path, demo_records, ui_background, audit_rows, wait_idle)
 
 
 @pytest.fixture
-def page(env, qtbot):
-    page = RecipesPage(env.library, lambda: env.session, env.background, env.folder)
-    qtbot.addWidget(page)
-    page.setStyleSheet(theme.stylesheet())  # the console's look, on this page only
-    page.resize(1280, 800)
-    page.show()
-    qtbot.waitExposed(page)
-    page.reload()
-    idle(qtbot, page, env)
-    return page
-
-
-def idle(qtbot, page, env) -> None:
-    qtbot.waitUntil(lambda: not page.busy and env.background.pending == 0, timeout=WAIT_MS)
+def page(env, show_page):
+    return show_page(RecipesPage(env.library, lambda: env.session, env.background, env.folder))
 
 
 def tap(qtbot, button: QPushButton) -> None:
@@ -84,6 +62,15 @@ def tile(page, name: str) -> QPushButton:
     found = [b for b in page.findChildren(QPushButton) if b.accessibleName() == f"file {name}"]
     assert len(found) == 1
     return found[0]
+
+
+def import_versions(env, page, *texts: str) -> list[RecipeVersion]:
+    """Import each text as the next version of the demo recipe; the page shows them."""
+    importer = env.library.import_recipe
+    versions = [importer(load_recipe(text, "demo.toml"), "u", "Importer") for text in texts]
+    page.reload()
+    env.idle(page)
+    return versions
 
 
 class Answers:
@@ -101,13 +88,13 @@ class Answers:
 def test_importing_a_good_and_a_broken_recipe_file(env, page, qtbot):
     assert page.versions == [] and "library is empty" in page.message.text()
     tap(qtbot, page.import_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.stack.currentIndex() == 1
     assert "⚠ 4 problems" in tile(page, "broken.toml").text()
     assert "Demo 1.0" in tile(page, "demo.toml").text()
 
     tap(qtbot, tile(page, "broken.toml"))
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Error"
     assert "broken.toml was not imported: 4 problems" in page.message.text()
     problems = [page.problems.item(i).text() for i in range(page.problems.count())]
@@ -117,7 +104,7 @@ def test_importing_a_good_and_a_broken_recipe_file(env, page, qtbot):
     assert env.library.all_versions() == []
 
     tap(qtbot, tile(page, "demo.toml"))
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.stack.currentIndex() == 0
     assert page.message.objectName() == "Hint"
     assert "Imported demo.toml as Demo v1, a draft" in page.message.text()
@@ -127,9 +114,9 @@ def test_importing_a_good_and_a_broken_recipe_file(env, page, qtbot):
     assert env.audit("recipe.import")[0][:2] == ("Demo Supervisor", "Demo v1")
 
     tap(qtbot, page.import_button)  # the same file again is the same version
-    idle(qtbot, page, env)
+    env.idle(page)
     tap(qtbot, tile(page, "demo.toml"))
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "already in the library as Demo v1" in page.message.text()
     assert len(page.versions) == 1
 
@@ -138,26 +125,19 @@ def test_an_empty_or_missing_folder_says_so(env, page, qtbot):
     for path in env.folder.iterdir():
         path.unlink()
     tap(qtbot, page.import_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Error"
     assert "no recipe files" in page.message.text()
 
 
 def test_approving_asks_user_name_once_then_only_the_password(env, page, qtbot, monkeypatch):
-    v1 = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
-    v2 = env.library.import_recipe(
-        load_recipe(DEMO.replace('duration = "5 min"', 'duration = "6 min"'), "demo.toml"),
-        "u",
-        "Importer",
-    )
-    page.reload()
-    idle(qtbot, page, env)
+    v1, v2 = import_versions(env, page, DEMO, SIX_MIN)
     assert not page.approve_button.isEnabled()  # nothing selected
     page.select_ids(v1.id)
     answers = Answers("supervisor", DEMO_PASSWORD)
     monkeypatch.setattr(page, "_ask_text", answers)
     tap(qtbot, page.approve_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "user name" in answers.prompts[0] and "password" in answers.prompts[1]
     assert "signature means: approved" in answers.prompts[1]
     assert page.message.objectName() == "Hint", page.message.text()
@@ -170,7 +150,7 @@ def test_approving_asks_user_name_once_then_only_the_password(env, page, qtbot, 
     answers = Answers("not-the-password")
     monkeypatch.setattr(page, "_ask_text", answers)
     tap(qtbot, page.approve_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert len(answers.prompts) == 1  # the session has signed once: password only
     assert page.message.objectName() == "Error"
     assert page.message.text() == "Not approved. Password not recognised."
@@ -179,14 +159,12 @@ def test_approving_asks_user_name_once_then_only_the_password(env, page, qtbot, 
     page.select_ids(v2.id)
     monkeypatch.setattr(page, "_ask_text", Answers(DEMO_PASSWORD))
     tap(qtbot, page.approve_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert [env.library.get(i).status for i in (v1.id, v2.id)] == ["superseded", "approved"]
 
 
 def test_cancelling_the_signature_changes_nothing(env, page, qtbot, monkeypatch):
-    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
-    page.reload()
-    idle(qtbot, page, env)
+    (version,) = import_versions(env, page, DEMO)
     page.select_ids(version.id)
     monkeypatch.setattr(page, "_ask_text", Answers("supervisor", None))
     tap(qtbot, page.approve_button)
@@ -198,7 +176,7 @@ def test_retiring_asks_a_reason_and_signs(env, page, qtbot, monkeypatch):
     version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
     env.library.approve(env.session, DEMO_PASSWORD, version.id, "supervisor")
     page.reload()
-    idle(qtbot, page, env)
+    env.idle(page)
     page.select_ids(version.id)
     assert page.retire_button.isEnabled() and not page.approve_button.isEnabled()
     reasons = Answers("Replaced by a newer version: CR-2231")
@@ -206,7 +184,7 @@ def test_retiring_asks_a_reason_and_signs(env, page, qtbot, monkeypatch):
     answers = Answers(DEMO_PASSWORD)  # signed once already (the approval above)
     monkeypatch.setattr(page, "_ask_text", answers)
     tap(qtbot, page.retire_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "Why retire Demo v1?" in reasons.prompts[0]
     assert "can never run" in answers.prompts[0]
     assert "Demo v1 retired, signed by Demo Supervisor" in page.message.text()
@@ -229,19 +207,12 @@ def test_retiring_asks_a_reason_and_signs(env, page, qtbot, monkeypatch):
 
 
 def test_comparing_two_versions_side_by_side(env, page, qtbot):
-    v1 = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
-    v2 = env.library.import_recipe(
-        load_recipe(DEMO.replace('duration = "5 min"', 'duration = "6 min"'), "demo.toml"),
-        "u",
-        "Importer",
-    )
-    page.reload()
-    idle(qtbot, page, env)
+    v1, v2 = import_versions(env, page, DEMO, SIX_MIN)
     page.select_ids(v1.id)
     assert not page.compare_button.isEnabled()
     page.select_ids(v1.id, v2.id)
     tap(qtbot, page.compare_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.stack.currentIndex() == 2
     assert page.diff.horizontalHeaderItem(1).text() == "Demo v1 (draft)"
     assert page.diff.horizontalHeaderItem(3).text() == "Demo v2 (draft)"
@@ -268,19 +239,19 @@ def test_refusals_are_sentences_on_the_page(env, page, qtbot, monkeypatch):
     operator = env.records.users.login("operator", DEMO_PASSWORD)
     env.session = operator
     page.reload()
-    idle(qtbot, page, env)
+    env.idle(page)
     page.select_ids(version.id)
     monkeypatch.setattr(page, "_ask_text", Answers("operator", DEMO_PASSWORD))
     tap(qtbot, page.approve_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert page.message.objectName() == "Error"
     assert page.message.text() == (
         "Not approved. Not allowed: Demo Operator (operator) may not recipe.approve."
     )
     tap(qtbot, page.import_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     tap(qtbot, tile(page, "demo.toml"))
-    idle(qtbot, page, env)
+    env.idle(page)
     assert "demo.toml was not imported: Not allowed" in page.message.text()
 
 
@@ -295,9 +266,7 @@ def test_without_a_session_the_page_asks_to_sign_in(env, qtbot):
 
 def test_signing_through_the_on_screen_keyboard_dialogs(env, page, qtbot):
     """The real dialogs, answered as a supervisor would: user name, then password."""
-    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
-    page.reload()
-    idle(qtbot, page, env)
+    (version,) = import_versions(env, page, DEMO)
     page.select_ids(version.id)
     typed = iter(["supervisor", DEMO_PASSWORD])
     seen: list[str] = []
@@ -315,17 +284,15 @@ def test_signing_through_the_on_screen_keyboard_dialogs(env, page, qtbot):
 
     QTimer.singleShot(20, answer)
     tap(qtbot, page.approve_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     assert len(seen) == 2 and "user name" in seen[0] and "password" in seen[1]
     assert env.library.get(version.id).status == "approved", page.message.text()
 
 
 def test_every_button_is_a_touch_target(env, page, qtbot):
-    env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
-    page.reload()
-    idle(qtbot, page, env)
+    import_versions(env, page, DEMO)
     tap(qtbot, page.import_button)
-    idle(qtbot, page, env)
+    env.idle(page)
     for view in range(page.stack.count()):
         page.stack.setCurrentIndex(view)
         qtbot.wait(1)  # let the layout settle (no sleep: processes events)

@@ -23,6 +23,19 @@ def settings(records):
     return SettingsService(records.writer, records.path)
 
 
+SITE_RULES = {  # account rules a site might set, each away from its default
+    "inactivity_lock_minutes": 2,
+    "min_password_length": 12,
+    "password_max_age_days": 180,
+    "max_failed_logins": 3,
+}
+
+
+def set_site_rules(settings, admin):
+    for key, value in SITE_RULES.items():
+        settings.set(admin, key, value, "site policy")
+
+
 def changes(records):
     conn = sqlite3.connect(records.path)
     try:
@@ -129,14 +142,7 @@ def test_only_an_administrator_may_change_settings(records, settings):
 
 
 def test_policy_is_built_from_the_stored_values(records, settings):
-    admin = records.users.login("admin", DEMO_PASSWORD)
-    for key, value in (
-        ("inactivity_lock_minutes", 2),
-        ("min_password_length", 12),
-        ("password_max_age_days", 180),
-        ("max_failed_logins", 3),
-    ):
-        settings.set(admin, key, value, "site policy")
+    set_site_rules(settings, records.users.login("admin", DEMO_PASSWORD))
     assert settings.policy() == SecurityPolicy(
         min_password_length=12,
         password_history=SecurityPolicy().password_history,
@@ -156,3 +162,28 @@ def test_a_stored_value_tampered_outside_celldeck_falls_back_to_the_default(reco
         conn.execute("DELETE FROM settings")
     conn.close()
     assert settings.policy().max_failed_logins == 5
+
+
+def test_stored_account_rules_apply_from_start_up(tmp_path):
+    """Settings saved in one session are the rules the next console start runs by."""
+    records = Records.open(tmp_path, demo=True)
+    settings = SettingsService(records.writer, records.path)
+    set_site_rules(settings, records.users.login("admin", DEMO_PASSWORD))
+    records.close()
+
+    records = Records.open(tmp_path, demo=True)  # the console starts again
+    try:
+        users = records.users
+        assert users.policy == SettingsService(records.writer, records.path).policy()
+        assert users.policy.password_max_age_days == 180
+        session = users.login("admin", DEMO_PASSWORD)
+        assert session.inactivity_s == 2 * 60
+        with pytest.raises(ValueError, match="12 characters"):
+            users.reset_password(session, "operator", "eleven-char", "Forgotten password")
+        for _ in range(3):
+            with pytest.raises(AuthError):
+                users.login("service", "wrong-password")
+        with pytest.raises(AuthError, match="locked"):
+            users.login("service", DEMO_PASSWORD)
+    finally:
+        records.close()
