@@ -12,6 +12,7 @@ from app.batch.host import RunHost
 from app.demo import seed_demo_recipes
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
+from app.store.settings import stored_serial_port
 from app.technical_log import setup_technical_log
 from hardware.simulator.launcher import SimulatorProcess
 from hardware.worker import InstrumentController
@@ -40,8 +41,11 @@ class Console:
 
     def __init__(self, options: ConsoleOptions) -> None:
         self.options = options
-        self.demo = options.demo or not options.port
         folder = resolve_data_dir(options.data_dir)
+        self.port = options.port
+        if not options.demo and not self.port:
+            self.port = stored_serial_port(folder)  # the site's port from Admin > Settings
+        self.demo = options.demo or not self.port
         # Demo runs keep their records apart from real ones, in a "demo" sub-folder.
         self.data_dir: Path = prepare_data_dir(folder / "demo" if self.demo else folder)
         setup_technical_log(self.data_dir)
@@ -61,7 +65,7 @@ class Console:
     def create_controller(self) -> InstrumentController:
         """Start the simulator (demo) and build the hardware thread, not yet running:
         connect to its signals, then call ``start``."""
-        url = self.options.port
+        url = self.port
         if self.demo:
             args = ["--speed", str(self.options.sim_speed), "--kit", DEMO_KIT]
             for fault in self.options.sim_faults:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from itertools import repeat
+from pathlib import Path
 
 import numpy as np
 
@@ -150,14 +151,7 @@ class Historian:
         return unique & ~np.isin(run_ms, stored)
 
     def _load_clock(self, conn: sqlite3.Connection, run_id: int) -> RunClock:
-        """Resume a run's clock from its newest stored sample (console restarted)."""
-        row = conn.execute(
-            "SELECT t_ms, boot, t_inst FROM samples WHERE run_id = ? ORDER BY t_ms DESC LIMIT 1",
-            (run_id,),
-        ).fetchone()
-        if row is None:
-            return RunClock()
-        return RunClock(boot=row[1], last_inst=row[2], last_run_ms=row[0], offset=row[0] - row[2])
+        return load_run_clock(conn, run_id)
 
     def _roll_up(self, conn: sqlite3.Connection, run_id: int, t: np.ndarray, v: np.ndarray) -> None:
         """Fold a batch into every level: per-bucket statistics by numpy, merged with what
@@ -250,6 +244,34 @@ class Historian:
 
 def _arr(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=DTYPE)
+
+
+def load_run_clock(conn: sqlite3.Connection, run_id: int) -> RunClock:
+    """A run's clock as of its newest stored sample: a restarted console (the historian,
+    the live trends) carries on the same process time."""
+    row = conn.execute(
+        "SELECT t_ms, boot, t_inst FROM samples WHERE run_id = ? ORDER BY t_ms DESC LIMIT 1",
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        return RunClock()
+    return RunClock(boot=row[1], last_inst=row[2], last_run_ms=row[0], offset=row[0] - row[2])
+
+
+def run_history(
+    db_path: str | Path, run_id: int, channels: tuple[str, ...], max_points: int
+) -> tuple[RunClock, Series | None]:
+    """For a screen taking up a run already under way: its clock and its whole history
+    so far, reduced (on a reader connection of its own)."""
+    from contextlib import closing
+
+    from app.store.db import connect
+
+    with closing(connect(db_path, readonly=True)) as conn:
+        clock = load_run_clock(conn, run_id)
+        if clock.boot is None:
+            return clock, None
+        return clock, query(conn, run_id, channels, 0, clock.last_run_ms, max_points)
 
 
 # --------------------------------------------------------------------------- queries

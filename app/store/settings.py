@@ -249,3 +249,22 @@ class SettingsService:
             return new
 
         return self.writer.call(job)
+
+
+def stored_serial_port(data_dir: str | Path) -> str:
+    """The serial port the site set (Admin > Settings), read before the console opens
+    its records: "" when none is set or the data folder has no database yet."""
+    import sqlite3
+    from contextlib import closing
+
+    from app.store.db import DB_NAME, connect
+
+    path = Path(data_dir) / DB_NAME
+    if not path.exists():
+        return ""
+    try:
+        with closing(connect(path, readonly=True)) as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key = 'serial_port'").fetchone()
+    except sqlite3.Error:  # an older file without the settings table: nothing set
+        return ""
+    return str(row[0]).strip() if row and row[0] else ""

@@ -114,14 +114,19 @@ class RunScreen(DialogHost, QWidget):
         row.setSpacing(16)
         self.hold_button = self._button("Hold", "Warn", self._hold)
         self.restart_button = self._button("Restart", "Primary", self._restart)
+        self.pause_button = self._button("Pause after step", "", self._pause)
+        self.resume_button = self._button("Resume", "Primary", self._resume)
         self.setpoint_button = self._button("Change set-point", "", self._setpoint)
+        self.stop_button = self._button("Stop", "Warn", self._stop)
         self.abort_button = self._button("Abort", "Danger", self._abort)
         self.new_button = self._button("Start another run", "Primary", self.new_run.emit)
-        row.addWidget(self.hold_button)
-        row.addWidget(self.restart_button)
+        for button in (self.hold_button, self.restart_button, self.pause_button):
+            row.addWidget(button)
+        row.addWidget(self.resume_button)
         row.addWidget(self.setpoint_button)
         row.addStretch(1)
         row.addWidget(self.new_button)
+        row.addWidget(self.stop_button)
         row.addWidget(self.abort_button)
         return row
 
@@ -154,6 +159,9 @@ class RunScreen(DialogHost, QWidget):
         self.restart_button.setVisible(status.state == "Held")
         self.restart_button.setEnabled(not status.recovering)
         self.setpoint_button.setVisible(status.state == "Running")
+        self.pause_button.setVisible(status.state == "Running")
+        self.resume_button.setVisible(status.state == "Paused")
+        self.stop_button.setVisible(status.state in ("Running", "Paused", "Held"))
         self.abort_button.setVisible(not finished)
         self.new_button.setVisible(finished)
         if finished:
@@ -243,6 +251,37 @@ class RunScreen(DialogHost, QWidget):
     def _restart(self) -> None:
         dialog = ReasonDialog("Restart the run", STANDARD_REASONS["restart"], parent=self)
         self.open_dialog(dialog, lambda: self._call("restart", dialog.reason()))
+
+    def _pause(self) -> None:
+        dialog = ConfirmDialog(
+            "Pause after this step?",
+            f"Step {self.status.step} ({self.status.step_name}) finishes; the next one waits "
+            "until you resume. Temperature and gas go on.",
+            "Pause after step",
+            parent=self,
+        )
+        self.open_dialog(dialog, lambda: self._call("pause", "", after="Pausing after step."))
+
+    def _resume(self) -> None:
+        self._call("resume_paused", "", after="Resumed.")
+
+    def _stop(self) -> None:
+        dialog = ReasonDialog(
+            "Stop the run: why?", STANDARD_REASONS["abort"], require_text=False, parent=self
+        )
+
+        def reason_given() -> None:
+            reason = dialog.reason()
+            sure = ConfirmDialog(
+                "Stop the run?",
+                f"A transfer under way finishes, then pumps and rotor stop; batch "
+                f"{self.status.batch} ends Stopped.\nReason: {reason}",
+                "Stop run",
+                parent=self,
+            )
+            self.open_dialog(sure, lambda: self._call("stop", reason, after="Run stopping."))
+
+        self.open_dialog(dialog, reason_given)
 
     def _abort(self) -> None:
         dialog = ReasonDialog(

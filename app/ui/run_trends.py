@@ -10,13 +10,15 @@ while shown; clip-to-view and peak downsampling keep each redraw cheap.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QPushButton, QWidget
 
 from app.batch.alarms import AlarmDefinition, Kind
-from app.store.historian import RunClock
+from app.store.historian import RunClock, Series
 from app.ui import theme
 from app.ui.trends import TrendBuffer
 from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
@@ -164,6 +166,23 @@ class RunTrends(QWidget):
     def clear(self) -> None:
         self.live = TrendBuffer(LIVE_CAPACITY, BUFFERED)
         self.envelope = MinuteEnvelope(BUFFERED)
+        self._dirty = True
+
+    def begin_run(self, clock: RunClock, history: Series | None) -> None:
+        """Take up a run under way (a console restarted mid-run): its process clock, and
+        its history so far from the historian into the whole-run envelope."""
+        self.clear()
+        self.live.clock = replace(clock)
+        self.envelope.clock = replace(clock)
+        if history is not None and len(history):
+            minute = history.t_ms // 60000
+            envelope = self.envelope
+            keep = (minute >= 0) & (minute < len(envelope.low))
+            for column, name in enumerate(BUFFERED):
+                np.fmin.at(envelope.low[:, column], minute[keep], history.lo[name][keep])
+                np.fmax.at(envelope.high[:, column], minute[keep], history.hi[name][keep])
+            if keep.any():
+                envelope.last = max(envelope.last, int(minute[keep].max()))
         self._dirty = True
 
     # ------------------------------------------------------------------ drawing

@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -21,15 +21,17 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPushButton,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.batch.engine import SAFE_STATE
 from app.batch.host import RunStatus
+from app.paths import resources_dir
 from app.records import Records
 from app.store.recipes import RecipeLibrary
 from app.store.runs import list_runs
@@ -145,12 +147,14 @@ class Shell(QMainWindow):
         self.top = TopBar()
         self.records_bar = RecordsBar()
         self.pages: dict[str, QWidget] = {}
-        self.nav_buttons: dict[str, QPushButton] = {}
+        self.nav_buttons: dict[str, QToolButton] = {}
         self.status = RunStatus()
         session = self.current_session
         self.login = LoginPage(parts.records.users, self.background, parts.demo_hint)
         self.lock = LockScreen(parts.records.users, self.background)
-        self.run_page = RunPage(parts.runs, parts.library, self.background, session)
+        self.run_page = RunPage(
+            parts.runs, parts.library, self.background, session, parts.records.path
+        )
         self.alarms_page = AlarmsPage(parts.runs, session)
         self.history_page = HistoryPage(parts.records.path, self.background)
         self.service_page = ServicePage()
@@ -197,7 +201,11 @@ class Shell(QMainWindow):
         rail.setSpacing(0)
         group = QButtonGroup(self)
         for key, label, _ in NAVIGATION:
-            button = QPushButton(label)
+            button = QToolButton()
+            button.setText(label)
+            button.setIcon(QIcon(str(resources_dir() / "icons" / f"{key}.svg")))
+            button.setIconSize(QSize(40, 40))
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setObjectName("NavButton")
             button.setCheckable(True)
             button.setAccessibleName(f"nav {key}")
@@ -247,11 +255,12 @@ class Shell(QMainWindow):
             self.service_page.channels.show_values(batch.values[-1])
 
     def _identity(self, identity: Identity) -> None:
-        self.top.set_instrument(f"Instrument {identity.serial}")
+        self.top.set_instrument(identity.serial)
 
     def _status(self, status: RunStatus) -> None:
         self.status = status
         self.top.set_run(status)
+        self.top.set_safe(status.values.get("state") == SAFE_STATE)
         self.top.set_alarms(status.alarms)
         self.lock.show_status(status)
 

@@ -49,11 +49,12 @@ class TopBar(QFrame):
         left.addWidget(self.instrument)
         left.addWidget(self.link_text)
         row.addWidget(self.link_dot)
-        row.addLayout(left, 2)
+        row.addLayout(left, 1)
         self.run = QLabel("")
         self.run.setStyleSheet("font-size: 20px;")
         row.addWidget(self.run, 3)
-        for label in (self.instrument, self.link_text, self.run):
+        self.instrument.setMinimumWidth(160)
+        for label in (self.link_text, self.run):
             # long texts give way (the window must fit a 1280 px panel); never push it wider
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(120)
@@ -76,6 +77,8 @@ class TopBar(QFrame):
         self.sign_out_button.setAccessibleName("sign out")
         self.sign_out_button.clicked.connect(self.sign_out_clicked)
         row.addWidget(self.sign_out_button)
+        self._safe = False
+        self._link = ("DISCONNECTED", "")
         self._tick()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
@@ -86,12 +89,29 @@ class TopBar(QFrame):
         self.clock.setText(QDateTime.currentDateTime().toString("HH:mm"))
 
     def set_link(self, state: str, detail: str) -> None:
+        self._link = (state, detail)
         self.link_dot.setStyleSheet(
             f"font-size: 30px; color: {theme.LINK_COLOURS.get(state, theme.BAD)};"
         )
+        if self._safe and state == "CONNECTED":
+            return  # the safe state says more than "Connected"
         words = LINK_WORDS.get(state, state.title())
         self.link_text.setText(words if state == "CONNECTED" else f"{words}: {detail}")
         self.link_text.setToolTip(detail)
+
+    def set_safe(self, safe: bool) -> None:
+        """The instrument's safe state, said plainly where everyone looks."""
+        if safe == self._safe:
+            return
+        self._safe = safe
+        if safe:
+            self.link_text.setText("SAFE state: pumps stopped, temperature and gas kept")
+            self.link_text.setStyleSheet(
+                "font-size: 16px; color: #FFB74D; font-weight: bold;"  # amber on the dark bar
+            )
+        else:
+            self.link_text.setStyleSheet("font-size: 16px;")
+            self.set_link(*self._link)
 
     def set_instrument(self, text: str) -> None:
         self.instrument.setText(text)

@@ -179,6 +179,10 @@ def test_every_operator_control_is_at_least_60_px(qtbot, shell):
     qtbot.waitUntil(lambda: bool(visible(start, "recipe Demo")), timeout=10000)
     tap(qtbot, button(start, "recipe Demo"))
     screen = window.run_page.screen
+    for key, nav in window.nav_buttons.items():
+        if nav.isVisible():
+            size = nav.sizeHint().expandedTo(nav.minimumSize())
+            assert size.width() >= 60 and size.height() >= 60, f"nav {key}: {size}"
     for page in (window.login, window.lock, start, screen, window.alarms_page):
         page.show()
         for control in page.findChildren(QPushButton) + page.findChildren(QLineEdit):

@@ -89,3 +89,20 @@ def test_unreachable_port_says_why(qtbot, tmp_path):
     assert "Connected" not in window.top.link_text.text()
     window.close()
     console.stop()
+
+
+def test_top_bar_says_plainly_when_the_instrument_is_in_its_safe_state(qtbot):
+    from app.ui.top_bar import TopBar
+
+    bar = TopBar()
+    qtbot.addWidget(bar)
+    bar.set_link("CONNECTED", "CD-1000 SIM-0001")
+    bar.set_safe(True)
+    assert "SAFE state" in bar.link_text.text() and "temperature" in bar.link_text.text()
+    bar.set_link("CONNECTED", "CD-1000 SIM-0001")  # a repeat of the link state: still SAFE
+    assert "SAFE state" in bar.link_text.text()
+    bar.set_link("LOST", "no frame for 3 s")  # losing the link is news even in SAFE
+    assert bar.link_text.text() == "Link lost: no frame for 3 s"
+    bar.set_safe(False)
+    bar.set_link("CONNECTED", "CD-1000 SIM-0001")
+    assert bar.link_text.text() == "Connected"

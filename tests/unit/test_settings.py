@@ -187,3 +187,25 @@ def test_stored_account_rules_apply_from_start_up(tmp_path):
             users.login("service", DEMO_PASSWORD)
     finally:
         records.close()
+
+
+def test_the_console_connects_to_the_serial_port_the_site_set(tmp_path):
+    from app.console import Console, ConsoleOptions
+    from app.store.settings import stored_serial_port
+
+    assert stored_serial_port(tmp_path) == ""  # no database yet: nothing set
+    records = Records.open(tmp_path, demo=True)  # demo accounts, in the real folder here
+    admin = records.users.login("admin", DEMO_PASSWORD)
+    SettingsService(records.writer, records.path).set(admin, "serial_port", "/dev/ttyUSB7", "new")
+    records.close()
+    assert stored_serial_port(tmp_path) == "/dev/ttyUSB7"
+    console = Console(ConsoleOptions(data_dir=str(tmp_path)))  # no --port, no --demo
+    try:
+        assert console.port == "/dev/ttyUSB7" and not console.demo
+    finally:
+        console.stop()
+    given = Console(ConsoleOptions(data_dir=str(tmp_path), port="socket://127.0.0.1:9"))
+    try:
+        assert given.port == "socket://127.0.0.1:9"  # --port wins over the setting
+    finally:
+        given.stop()

@@ -1,0 +1,37 @@
+"""The run screen's trends taking up a run under way: the historian's clock and
+history carry on, so a restarted console draws the whole run on one time axis."""
+
+import numpy as np
+
+from app.store.historian import RunClock, Series
+from app.ui.run_trends import BUFFERED, MinuteEnvelope, RunTrends
+from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES
+
+
+def test_a_run_taken_up_mid_way_continues_its_clock_and_keeps_its_history(qtbot):
+    trends = RunTrends()
+    qtbot.addWidget(trends)
+    t = np.arange(0, 600_000, 60_000, dtype=np.int64)  # ten minutes of 1-minute rollups
+    lo = {name: np.full(len(t), 36.0) for name in BUFFERED}
+    hi = {name: np.full(len(t), 38.0) for name in BUFFERED}
+    clock = RunClock(boot=3, last_inst=1_540_000, last_run_ms=540_000, offset=-1_000_000)
+    trends.begin_run(clock, Series("1min", t, lo, hi, lo))
+    assert trends.envelope.last == 9
+    values = np.zeros((1, len(CHANNEL_NAMES)))
+    values[0, CHANNEL_INDEX["temp"]] = 37.2
+    trends.add_batch(np.array([3]), np.array([1_660_000]), values)  # instrument time
+    x, _ = trends.live.view()
+    assert list(x) == [11.0]  # process minute 11, not 0: the same axis as the history
+    minutes, _, high = trends.envelope.view()
+    column = BUFFERED.index("temp")
+    assert len(minutes) == 12 and high[0, column] == 38.0 and high[11, column] == 37.2
+
+
+def test_the_envelope_keeps_each_minutes_extremes():
+    envelope = MinuteEnvelope(("temp",))
+    t = np.array([0, 10_000, 50_000, 70_000], dtype=np.int64)
+    values = np.zeros((4, len(CHANNEL_NAMES)))
+    values[:, CHANNEL_INDEX["temp"]] = [37.0, 39.5, 36.1, 37.0]
+    envelope.append(np.ones(4, dtype=np.int32), t, values)
+    _, low, high = envelope.view()
+    assert (low[0, 0], high[0, 0]) == (36.1, 39.5) and (low[1, 0], high[1, 0]) == (37.0, 37.0)
