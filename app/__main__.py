@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.run_cli import add_parser as add_run_parser
 
     add_run_parser(sub, [data_dir_after])
+    from app.export_cli import add_parser as add_export_parser
+
+    add_export_parser(sub, [data_dir_after])
     sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -74,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.run_cli import run as run_headless
 
         return run_headless(args)
+    if args.command == "export":
+        from app.export_cli import run as run_export
+
+        return run_export(args)
     if args.command == "users":
         from app.paths import resolve_data_dir
         from app.users_cli import run as run_users

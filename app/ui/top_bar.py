@@ -51,7 +51,7 @@ class TopBar(QFrame):
         row.addWidget(self.link_dot)
         row.addLayout(left, 1)
         self.run = QLabel("")
-        self.run.setStyleSheet("font-size: 20px;")
+        self.run.setStyleSheet("font-size: 18px;")
         row.addWidget(self.run, 3)
         self.instrument.setMinimumWidth(160)
         for label in (self.link_text, self.run):

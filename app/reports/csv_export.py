@@ -1,0 +1,65 @@
+"""CSV copies of a run's record: every telemetry sample (process and instrument time,
+UTC, every channel) and every audit entry of the run, for a reviewer's own tools."""
+
+from __future__ import annotations
+
+import csv
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from app.review.record import RunRecordData
+from app.store.db import connect
+from app.store.historian import DTYPE
+from hardware.protocol import CHANNEL_NAMES
+
+CHUNK = 50_000  # samples read at a time: a 14-day run never sits in memory whole
+
+
+def export_samples(db_path: str | Path, run_id: int, path: Path) -> int:
+    """Write the run's samples; returns how many."""
+    written = 0
+    with closing(connect(db_path, readonly=True)) as conn, path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["process_ms", "boot", "instrument_ms", "utc", *CHANNEL_NAMES])
+        last = -1
+        while True:
+            rows = conn.execute(
+                "SELECT t_ms, boot, t_inst, utc, vals FROM samples WHERE run_id = ? AND t_ms > ?"
+                " ORDER BY t_ms LIMIT ?",
+                (run_id, last, CHUNK),
+            ).fetchall()
+            if not rows:
+                break
+            for t_ms, boot, t_inst, utc, vals in rows:
+                stamp = datetime.fromtimestamp(utc, UTC).isoformat(timespec="milliseconds")
+                values = np.frombuffer(vals, dtype=DTYPE)
+                writer.writerow([t_ms, boot, t_inst, stamp, *(f"{v:.10g}" for v in values)])
+            written += len(rows)
+            last = rows[-1][0]
+    return written
+
+
+def export_audit(record: RunRecordData, path: Path) -> int:
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["id", "utc", "user", "action", "object_type", "object_id", "old", "new", "reason"]
+        )
+        for a in record.audit:
+            writer.writerow(
+                [
+                    a.id,
+                    a.ts_utc,
+                    a.user_name,
+                    a.action,
+                    a.object_type,
+                    a.object_id,
+                    a.old_value or "",
+                    a.new_value or "",
+                    a.reason or "",
+                ]
+            )
+    return len(record.audit)

@@ -1,0 +1,186 @@
+"""The batch record as a PDF a QA reviewer would accept: header, parameters, each
+step with its times, operators, answers and notes, the exceptions, an alarm summary,
+trend plots of the whole run, the signatures (printed name, date and time, meaning),
+"page N of M" and the record's hash on every page. Qt only (QTextDocument laid out on
+QPdfWriter pages); no browser."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (
+    QFont,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+)
+
+from app.reports.trend_image import draw_trends
+from app.review.exceptions import RunException
+from app.review.record import RunRecordData
+
+DPI = 150
+SCREEN_DPI = 96
+FOOTER_PT = 9
+
+
+def _e(text: object) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def record_html(record: RunRecordData, exceptions: list[RunException], trends: bool) -> str:
+    chain = (
+        f"<span style='color:#1B5E20'>verified ({record.chain.count} entries)</span>"
+        if record.chain.ok
+        else f"<b style='color:#A00000'>VERIFICATION FAILED: {_e(record.chain.message)}</b>"
+    )
+    parts = [
+        "<h1>Batch record</h1>",
+        "<table cellspacing='0' cellpadding='3'>",
+        *(
+            f"<tr><td><b>{label}</b></td><td>{_e(value)}</td></tr>"
+            for label, value in (
+                ("Batch ID", record.batch_id),
+                ("Run", record.run_id),
+                (
+                    "Recipe",
+                    f"{record.recipe_name} v{record.recipe_version_no} ({record.recipe_version})",
+                ),
+                ("Recipe SHA-256", record.recipe_hash),
+                ("Instrument", f"{record.instrument_serial}, firmware {record.firmware}"),
+                ("Kit", record.kit_id),
+                ("Started by", record.operator),
+                ("Start (UTC)", record.started_utc),
+                ("End (UTC)", record.ended_utc or "not ended"),
+                ("Final state", record.state),
+            )
+        ),
+        f"<tr><td><b>Audit trail</b></td><td>{chain}</td></tr>",
+        "</table>",
+        "<h2>Parameters</h2>",
+    ]
+    if record.parameters:
+        parts.append("<ul>")
+        parts += [f"<li>{_e(k)} = {_e(v)}</li>" for k, v in sorted(record.parameters.items())]
+        parts.append("</ul>")
+    else:
+        parts.append("<p>As in the recipe (no parameter changed at start).</p>")
+    parts.append("<h2>Steps</h2><table border='1' cellspacing='0' cellpadding='3' width='100%'>")
+    parts.append(
+        "<tr><th>#</th><th>Step</th><th>Started (UTC)</th><th>Ended (UTC)</th>"
+        "<th>By</th><th>Entries and notes</th></tr>"
+    )
+    for step in record.steps:
+        entries = [
+            f"{_e(a.new_value)} — {_e(a.user_name)} {_e(a.ts_utc[11:19])}" for a in step.answers
+        ]
+        entries += [_e(n.new_value) for n in step.notes]
+        parts.append(
+            f"<tr><td>{step.number}</td><td>{_e(step.name)}<br><i>{_e(step.phase)}</i></td>"
+            f"<td>{_e(step.started_utc or 'not reached')}</td><td>{_e(step.ended_utc)}</td>"
+            f"<td>{_e(step.actor)}</td><td>{'<br>'.join(entries)}</td></tr>"
+        )
+    parts.append("</table><h2>Exceptions</h2>")
+    if exceptions:
+        parts.append("<ul>")
+        parts += [f"<li><b>{_e(x.kind)}</b> {_e(x.when_utc)} {_e(x.text)}</li>" for x in exceptions]
+        parts.append("</ul>")
+    else:
+        parts.append("<p>No exceptions: nothing in this run needs a reviewer's attention.</p>")
+    alarms = [x for x in exceptions if x.kind == "alarm"]
+    parts.append(f"<h2>Alarm summary</h2><p>{len(alarms)} alarm event(s).</p>")
+    if trends:
+        parts.append(
+            "<h2>Trends (whole run; min and max per bucket)</h2>"
+            "<p><img src='trends://whole-run' width='640'></p>"
+        )
+    parts.append("<h2>Signatures</h2>")
+    if record.signatures:
+        parts.append(
+            "<table border='1' cellspacing='0' cellpadding='3'>"
+            "<tr><th>Printed name</th><th>Date and time (UTC)</th><th>Meaning</th>"
+            "<th>Signed</th></tr>"
+        )
+        parts += [
+            f"<tr><td>{_e(s.user_name)}</td><td>{_e(s.ts_utc)}</td><td>{_e(s.meaning)}</td>"
+            f"<td>{_e(s.record_type)} {_e(s.record_id)}</td></tr>"
+            for s in record.signatures
+        ]
+        parts.append("</table>")
+    else:
+        parts.append("<p>None.</p>")
+    return "\n".join(parts)
+
+
+def write_pdf(
+    record: RunRecordData,
+    exceptions: list[RunException],
+    path: Path,
+    trend_image: QImage | None = None,
+) -> int:
+    """Write the record to ``path``; returns the number of pages."""
+    writer = QPdfWriter(str(path))
+    writer.setResolution(DPI)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 15, 15, 20),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    writer.setTitle(f"Batch record {record.batch_id}")
+    writer.setCreator("CellDeck")
+    document = QTextDocument()
+    font = QFont("DejaVu Sans")
+    font.setPointSize(9)
+    document.setDefaultFont(font)
+    if trend_image is not None:
+        document.addResource(
+            QTextDocument.ResourceType.ImageResource, "trends://whole-run", trend_image
+        )
+    document.setHtml(record_html(record, exceptions, trend_image is not None))
+    page = writer.pageLayout().paintRectPixels(DPI)
+    footer_px = FOOTER_PT * 2 * DPI / 72
+    body = QSizeF(page.width(), page.height() - footer_px)
+    scale = DPI / SCREEN_DPI  # the document lays out in screen pixels: points stay points
+    layout = QSizeF(body.width() / scale, body.height() / scale)
+    document.setPageSize(layout)
+    pages = document.pageCount()
+    digest = record.content_hash()
+    painter = QPainter(writer)
+    try:
+        for index in range(pages):
+            if index:
+                writer.newPage()
+            painter.save()
+            painter.scale(scale, scale)
+            painter.translate(0, -index * layout.height())
+            document.drawContents(
+                painter, QRectF(0, index * layout.height(), layout.width(), layout.height())
+            )
+            painter.restore()
+            footer = QFont("DejaVu Sans")
+            footer.setPointSize(FOOTER_PT - 1)
+            painter.setFont(footer)
+            painter.drawText(
+                QRectF(0, body.height(), body.width(), footer_px),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                f"Batch {record.batch_id} · record SHA-256 {digest}",
+            )
+            painter.drawText(
+                QRectF(0, body.height(), body.width(), footer_px),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                f"page {index + 1} of {pages}",
+            )
+    finally:
+        painter.end()
+    return pages
+
+
+__all__ = ["draw_trends", "record_html", "write_pdf"]
