@@ -1,0 +1,79 @@
+"""Sign-off of a finished run: review then approve, each signature bound to the
+record's content hash; approval refused without a review or with an alarm waiting;
+rejection needs a reason; a tampered trail can be signed by no one."""
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.records import DEMO_PASSWORD, Records
+from app.review.signoff import SignOff
+from app.store.signatures import Meaning
+from app.store.users import PermissionDenied
+
+RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
+
+
+@pytest.fixture
+def finished(tmp_path):
+    Records.open(tmp_path, demo=True).close()  # demo accounts: a supervisor to sign
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "run",
+            str(RECIPES / "demo.toml"),
+            "--batch",
+            "B-SIGN",
+            "--simulator",
+            "--speed",
+            "150",
+            "--auto-confirm",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    records = Records.open(tmp_path)
+    yield records, SignOff(records)
+    records.close()
+
+
+def test_review_then_approve_bound_to_the_record(finished):
+    records, signoff = finished
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    with pytest.raises(ValueError, match="no valid review signature"):
+        signoff.approve(supervisor, DEMO_PASSWORD, 1, username="supervisor")
+    operator = records.users.login("operator", DEMO_PASSWORD)
+    with pytest.raises(PermissionDenied):
+        signoff.review(operator, DEMO_PASSWORD, 1, username="operator")
+    signoff.review(supervisor, DEMO_PASSWORD, 1, username="supervisor")
+    signoff.approve(supervisor, DEMO_PASSWORD, 1)
+    status = signoff.status(1)
+    assert status.valid(Meaning.REVIEWED) and status.valid(Meaning.APPROVED)
+    signed = [s for s in status.record.signatures if s.record_type == "run"]
+    assert [s.meaning for s in signed] == ["reviewed", "approved"]
+    assert all(s.user_name == "Demo Supervisor" for s in signed)
+
+
+def test_rejection_needs_a_reason_and_a_tampered_trail_is_not_signed(finished, tmp_path):
+    records, signoff = finished
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    with pytest.raises(ValueError, match="reason"):
+        signoff.reject(supervisor, DEMO_PASSWORD, 1, " ", username="supervisor")
+    signoff.reject(supervisor, DEMO_PASSWORD, 1, "count entered twice", username="supervisor")
+    conn = sqlite3.connect(records.path)
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("UPDATE audit SET reason = 'edited' WHERE action = 'step.answer'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(ValueError, match="failed verification"):
+        signoff.review(supervisor, DEMO_PASSWORD, 1)
+    assert "audit trail failed verification" in signoff.status(1).approvable_problems[0]
