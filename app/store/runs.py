@@ -17,15 +17,55 @@ class RunRow:
     state: str
     started_utc: str
     ended_utc: str
+    operator: str = ""
 
 
-def list_runs(db_path: str | Path, limit: int = 500) -> list[RunRow]:
-    """The newest runs first, with their recipe's name and version."""
+@dataclass(frozen=True)
+class RunFilter:
+    """What the history shows; empty fields do not filter."""
+
+    since_utc: str = ""  # ISO dates or times; a run started at or after
+    until_utc: str = ""  # a run started before
+    recipe: str = ""  # name contains
+    batch: str = ""  # batch ID contains
+    state: str = ""  # exact ISA-88 state
+    operator: str = ""  # printed name of who started it, contains
+    newest_first: bool = True
+
+
+def list_runs(
+    db_path: str | Path, limit: int = 500, where: RunFilter | None = None
+) -> list[RunRow]:
+    """Runs matching ``where``, newest first (or oldest), with their recipe and the
+    printed name of who started them."""
+    where = where or RunFilter()
+    clauses, args = [], []
+    if where.since_utc:
+        clauses.append("r.started_utc >= ?")
+        args.append(where.since_utc)
+    if where.until_utc:
+        clauses.append("r.started_utc < ?")
+        args.append(where.until_utc)
+    if where.recipe:
+        clauses.append("c.name LIKE ?")
+        args.append(f"%{where.recipe}%")
+    if where.batch:
+        clauses.append("r.batch_id LIKE ?")
+        args.append(f"%{where.batch}%")
+    if where.state:
+        clauses.append("r.state = ?")
+        args.append(where.state)
+    if where.operator:
+        clauses.append("o.user_name LIKE ?")
+        args.append(f"%{where.operator}%")
+    sql = (
+        "SELECT r.id, r.batch_id, COALESCE(c.name || ' v' || c.version_no, '?'), r.state,"
+        " r.started_utc, COALESCE(r.ended_utc, ''), COALESCE(o.user_name, '') FROM runs r"
+        " LEFT JOIN recipes c ON c.id = r.recipe_id"
+        " LEFT JOIN audit o ON o.run_id = r.id AND o.action = 'run.create'"
+        + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        + f" ORDER BY r.id {'DESC' if where.newest_first else 'ASC'} LIMIT ?"
+    )
     with closing(connect(db_path, readonly=True)) as conn:
-        rows = conn.execute(
-            "SELECT r.id, r.batch_id, COALESCE(c.name || ' v' || c.version_no, '?'), r.state,"
-            " r.started_utc, COALESCE(r.ended_utc, '') FROM runs r"
-            " LEFT JOIN recipes c ON c.id = r.recipe_id ORDER BY r.id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+        rows = conn.execute(sql, (*args, limit)).fetchall()
     return [RunRow(*row) for row in rows]

@@ -192,6 +192,12 @@ MIGRATIONS: dict[int, list[str]] = {
         " WHEN OLD.retired_signature_id IS NOT NULL"
         " BEGIN SELECT RAISE(ABORT, 'a retired recipe version stays retired'); END",
     ],
+    6: [
+        # Review at 10 000 runs: a run's audit entries, and the history's filters.
+        "CREATE INDEX audit_by_run ON audit (run_id, action)",
+        "CREATE INDEX runs_by_start ON runs (started_utc)",
+        "CREATE INDEX runs_by_batch ON runs (batch_id)",
+    ],
 }
 LATEST = max(MIGRATIONS)
 
