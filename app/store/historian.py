@@ -274,6 +274,24 @@ def run_history(
         return clock, query(conn, run_id, channels, 0, clock.last_run_ms, max_points)
 
 
+def query_run(
+    db_path: str | Path,
+    run_id: int,
+    channels: tuple[str, ...],
+    span: tuple[int, int] | None,
+    max_points: int,
+) -> Series:
+    """``query`` on a reader connection of its own; ``span`` None is the whole run."""
+    from contextlib import closing
+
+    from app.store.db import connect
+
+    with closing(connect(db_path, readonly=True)) as conn:
+        if span is None:
+            span = (0, max(load_run_clock(conn, run_id).last_run_ms, 0))
+        return query(conn, run_id, channels, span[0], span[1], max_points)
+
+
 # --------------------------------------------------------------------------- queries
 
 

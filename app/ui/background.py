@@ -26,8 +26,12 @@ class Background(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-background")
         self._finished.connect(self._deliver)
         self.pending = 0
+        self._closed = False
 
     def submit(self, fn: Callable[[], Any], done: Done | None = None) -> None:
+        if self._closed:  # the window is closing: a late timer's request is dropped
+            log.debug("background job after close dropped")
+            return
         self.pending += 1
 
         def job() -> None:
@@ -48,4 +52,5 @@ class Background(QObject):
             done(ok, value)
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)

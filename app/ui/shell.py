@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
@@ -35,6 +35,7 @@ from app.batch.engine import SAFE_STATE
 from app.batch.host import RunStatus
 from app.paths import resources_dir
 from app.records import Records
+from app.review.signoff import SignOff
 from app.store.recipes import RecipeLibrary
 from app.store.runs import RunFilter, list_runs
 from app.store.security import Permission, allowed
@@ -47,6 +48,7 @@ from app.ui.lock_screen import LockScreen
 from app.ui.login import LoginPage
 from app.ui.records_bar import RecordsBar
 from app.ui.run_controller import RunController
+from app.ui.run_detail import RunDetailPage
 from app.ui.run_page import RunPage
 from app.ui.top_bar import TopBar
 from hardware.driver import Identity
@@ -81,6 +83,7 @@ class HistoryPage(DialogHost, QWidget):
     """Every run on this workstation, newest first, filtered by state, batch ID and who
     started it (run review and sign-off come with their own screens)."""
 
+    open_run = Signal(int)
     COLUMNS = ("Run", "Batch", "Recipe", "State", "Started by", "Started (UTC)", "Ended (UTC)")
     STATES = ("All", "Running", "Held", "Complete", "Stopped", "Aborted")
 
@@ -122,6 +125,11 @@ class HistoryPage(DialogHost, QWidget):
         self.table.verticalHeader().setDefaultSectionSize(60)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.cellClicked.connect(
+            lambda row, _: self.open_run.emit(int(self.table.item(row, 0).text()))
+        )
         column.addWidget(self.table, 1)
 
     def _ask(self, field: str, prompt: str) -> None:
@@ -215,6 +223,13 @@ class Shell(QMainWindow):
             "service": self.service_page,
         }
         self._optional_pages()
+        self.detail_page = RunDetailPage(
+            SignOff(parts.records),
+            self.background,
+            session,
+            parts.records.path.parent / "exports",
+        )
+        self.pages["detail"] = self.detail_page
         self._build()
         self._connect()
         self._inactivity = QTimer(self)
@@ -295,6 +310,8 @@ class Shell(QMainWindow):
         self.login.logged_in.connect(self._signed_in)
         self.lock.unlocked.connect(self._unlocked)
         self.lock.switch_user.connect(self.sign_out)
+        self.history_page.open_run.connect(self.open_run)
+        self.detail_page.back.connect(lambda: self.show_page("history"))
 
     # ------------------------------------------------------------------ signals in
     def _telemetry(self, batch: TelemetryBatch) -> None:
@@ -394,6 +411,18 @@ class Shell(QMainWindow):
         elif hasattr(page, "reload"):
             page.reload()
         self.stack.setCurrentWidget(page)
+
+    def open_run(self, run_id: int) -> None:
+        """A run's detail, for those who may review (the service layer checks again)."""
+        session = self.session
+        if session is None or session.locked:
+            return
+        if not allowed(session.role, Permission.RECORD_REVIEW):
+            return
+        self.detail_page.load(run_id)
+        for name, button in self.nav_buttons.items():
+            button.setChecked(name == "history")
+        self.stack.setCurrentWidget(self.detail_page)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QApplication.instance().removeEventFilter(self)
