@@ -4,11 +4,14 @@
 
 Runs the console in demo mode on the simulator, signs in as the operator, starts the
 Demo recipe and saves, at 1920x1080 and 1280x800, the login, the run screen mid-run, a
-prompt, the alarm list and the lock screen into screenshots/ (git-ignored).
+prompt, the alarm list and the lock screen into screenshots/ (git-ignored). With
+``--review``: a Demo run is first completed headless, then a supervisor's history and
+run detail (header, exceptions, trends, sign-off) are saved instead.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +20,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 OUT = Path(__file__).parents[2] / "screenshots"
+RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
 SIZES = ((1920, 1080), (1280, 800))
 
 
@@ -33,6 +37,32 @@ def main() -> int:
         data_dir=tempfile.mkdtemp(), demo=True, sim_speed=20.0, sim_faults=("stuck-temp=39",)
     )
     console = Console(options)
+    review = "--review" in sys.argv
+    if review:  # a finished run to review, written by the headless runner
+        finished = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "run",
+                str(RECIPES / "demo.toml"),
+                "--batch",
+                "B-REVIEW-1",
+                "--simulator",
+                "--speed",
+                "150",
+                "--auto-confirm",
+                "--sim-fault",
+                "stuck-temp=39",
+                "--data-dir",
+                str(console.data_dir),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if finished.returncode != 0:
+            print(finished.stdout[-2000:], finished.stderr[-2000:], file=sys.stderr)
+            return 1
     shell = build_shell(console, console.create_controller())
     console.start()
     shell.show()
@@ -109,7 +139,23 @@ def main() -> int:
         shell.login._sign_in()
         when(lambda: shell.session is not None, signed_in)
 
-    when(lambda: shell.login.tiles.count() > 0, login)
+    def review_screens() -> None:
+        shell._signed_in(console.records.users.login("supervisor", DEMO_PASSWORD))
+        shell.show_page("history")
+        when(lambda: shell.history_page.table.rowCount() > 0, history)
+
+    def history() -> None:
+        shoot("history")
+        shell.open_run(1)
+        when(lambda: shell.detail_page.status is not None, detail)
+
+    def detail() -> None:
+        QTimer.singleShot(1500, lambda: (shoot("run-detail"), app.quit()))
+
+    if review:
+        when(lambda: shell.login.tiles.count() > 0, review_screens)
+    else:
+        when(lambda: shell.login.tiles.count() > 0, login)
     app.exec()
     shell.close()
     console.stop()
