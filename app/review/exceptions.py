@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.review.record import RunRecordData, _step_number
+from app.review.record import RunRecordData, step_number
 
 LONGER_THAN_EXPECTED = 1.2  # a step taking 20 % longer than the recipe says
 LONGER_MARGIN_S = 60.0  # and at least a minute longer (short steps jitter)
@@ -122,7 +122,7 @@ def _entries(record: RunRecordData) -> list[RunException]:
     """Manual data entries (a count typed in), and notes of things not done."""
     found = []
     for entry in record.audit:
-        step = _step_number(entry.object_id)
+        step = step_number(entry.object_id)
         if entry.action == "step.answer" and (entry.new_value or "").startswith("data:"):
             found.append(
                 RunException(

@@ -185,7 +185,7 @@ def _steps(recipe, parameters, audit, journal, nominal_seconds) -> list[StepReco
             else:
                 steps[number].ended_s = process_s
     for entry in audit:
-        number = _step_number(entry.object_id)
+        number = step_number(entry.object_id)
         step = steps.get(number) if number else None
         if step is None:
             continue
@@ -200,7 +200,7 @@ def _steps(recipe, parameters, audit, journal, nominal_seconds) -> list[StepReco
     return [steps[n] for n in sorted(steps)]
 
 
-def _step_number(object_id: str) -> int | None:
+def step_number(object_id: str) -> int | None:
     """ "7/3" is step 3 of run 7."""
     parts = object_id.split("/")
     return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None

@@ -253,12 +253,14 @@ class RunDetailPage(DialogHost, QWidget):
         if status is None or run_id is None:
             return
         path = self.export_folder / f"batch-{status.record.batch_id}-run-{run_id}.pdf"
-        self.export_folder.mkdir(parents=True, exist_ok=True)
-        # QPdfWriter and QImage painting are fine off the GUI thread (no widgets)
+
+        def write() -> int:  # QPdfWriter and QImage painting need no widgets: off the GUI
+            self.export_folder.mkdir(parents=True, exist_ok=True)
+            image = draw_trends(self.signoff.db_path, run_id)
+            return write_pdf(status.record, status.exceptions, path, image)
+
         self.background.submit(
-            lambda: write_pdf(
-                status.record, status.exceptions, path, draw_trends(self.signoff.db_path, run_id)
-            ),
+            write,
             lambda ok, pages: self.message.setText(
                 f"Wrote {path} ({pages} pages)" if ok else f"PDF not written: {pages}"
             ),
@@ -272,9 +274,9 @@ class RunDetailPage(DialogHost, QWidget):
         if status is None or run_id is None:
             return
         folder = self.export_folder / f"batch-{status.record.batch_id}-run-{run_id}"
-        folder.mkdir(parents=True, exist_ok=True)
 
         def write() -> tuple[int, int]:
+            folder.mkdir(parents=True, exist_ok=True)
             samples = export_samples(self.signoff.db_path, run_id, folder / "samples.csv")
             return samples, export_audit(status.record, folder / "audit.csv")
 

@@ -4,8 +4,6 @@ its exceptions; with the audit trail tampered, the export says verification fail
 import csv
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +12,7 @@ from pypdf import PdfReader
 from app.batch.recipe import load_recipe_file
 from app.review.exceptions import find_exceptions
 from app.review.record import load_run_record
-
-RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
-
-
-def celldeck(*args, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout
-    )
+from tests.headless import RECIPES, celldeck, complete_demo_run
 
 
 def pdf_text(path: Path) -> str:
@@ -33,19 +24,7 @@ def pdf_text(path: Path) -> str:
 def finished(tmp_path_factory):
     """A Demo run to Complete on the simulator, headless and signed by automation."""
     data = tmp_path_factory.mktemp("export")
-    result = celldeck(
-        "run",
-        str(RECIPES / "demo.toml"),
-        "--batch",
-        "B-EXPORT-1",
-        "--simulator",
-        "--speed",
-        "150",
-        "--auto-confirm",
-        "--data-dir",
-        str(data),
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    complete_demo_run(data, "B-EXPORT-1")
     return data
 
 

@@ -1,20 +1,9 @@
 """celldeck run: a recipe end to end on the simulator, headless, audited."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from app.store.checks import verify_database
-
-RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
-
-
-def celldeck(*args, timeout=240):
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout
-    )
+from tests.headless import RECIPES, celldeck
 
 
 @pytest.mark.parametrize("name", ["media_exchange", "wash_concentrate"])

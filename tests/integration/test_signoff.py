@@ -3,9 +3,6 @@ record's content hash; approval refused without a review or with an alarm waitin
 rejection needs a reason; a tampered trail can be signed by no one."""
 
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,34 +10,13 @@ from app.records import DEMO_PASSWORD, Records
 from app.review.signoff import SignOff
 from app.store.signatures import Meaning
 from app.store.users import PermissionDenied
-
-RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
+from tests.headless import complete_demo_run
 
 
 @pytest.fixture
 def finished(tmp_path):
     Records.open(tmp_path, demo=True).close()  # demo accounts: a supervisor to sign
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            str(RECIPES / "demo.toml"),
-            "--batch",
-            "B-SIGN",
-            "--simulator",
-            "--speed",
-            "150",
-            "--auto-confirm",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    complete_demo_run(tmp_path, "B-SIGN")
     records = Records.open(tmp_path)
     yield records, SignOff(records)
     records.close()

@@ -3,9 +3,6 @@ exceptions, sign (reviewed, approved) and export PDF and CSV; a tampered trail s
 so on the screen."""
 
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -14,8 +11,7 @@ from app.console import Console, ConsoleOptions
 from app.records import DEMO_PASSWORD
 from app.store.signatures import Meaning
 from app.ui import theme
-
-RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
+from tests.headless import complete_demo_run
 
 
 @pytest.fixture
@@ -26,27 +22,7 @@ def shell(qtbot, tmp_path):
     options = ConsoleOptions(data_dir=str(tmp_path), demo=True)
     console = Console(options)  # demo folder: tmp_path/demo, accounts and recipes seeded
     folder = console.data_dir
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            str(RECIPES / "demo.toml"),
-            "--batch",
-            "B-REVIEW",
-            "--simulator",
-            "--speed",
-            "150",
-            "--auto-confirm",
-            "--data-dir",
-            str(folder),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    complete_demo_run(folder, "B-REVIEW")
     window = build_shell(console, console.create_controller())
     qtbot.addWidget(window)
     console.start()
