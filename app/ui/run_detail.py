@@ -35,6 +35,7 @@ POINTS = 1600  # per channel for the visible range (min and max per bucket)
 
 class RunDetailPage(DialogHost, QWidget):
     back = Signal()
+    drawn = Signal()  # the trends were (re)drawn from a query: whole run or a zoom
 
     def __init__(
         self,
@@ -182,6 +183,7 @@ class RunDetailPage(DialogHost, QWidget):
         for name, (high, low) in self.curves.items():
             high.setData(minutes, series.hi[name])
             low.setData(minutes, series.lo[name])
+        self.drawn.emit()
 
     def _requery(self) -> None:
         """The view picks the level: the range shown is read again, finer when narrower."""
