@@ -9,23 +9,19 @@ password to act again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
-    QPushButton,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -37,13 +33,12 @@ from app.paths import resources_dir
 from app.records import Records
 from app.review.signoff import SignOff
 from app.store.recipes import RecipeLibrary
-from app.store.runs import RunFilter, list_runs
 from app.store.security import Permission, allowed
 from app.store.users import Session
 from app.ui.alarms_page import AlarmsPage
 from app.ui.background import Background
 from app.ui.channel_panel import ChannelPanel
-from app.ui.dialogs import DialogHost, TextEntryDialog
+from app.ui.history_page import HistoryPage
 from app.ui.lock_screen import LockScreen
 from app.ui.login import LoginPage
 from app.ui.records_bar import RecordsBar
@@ -77,98 +72,6 @@ class ShellParts:
     library: RecipeLibrary
     recipe_folder: Path
     demo_hint: str = ""
-
-
-class HistoryPage(DialogHost, QWidget):
-    """Every run on this workstation, newest first, filtered by state, batch ID and who
-    started it (run review and sign-off come with their own screens)."""
-
-    open_run = Signal(int)
-    COLUMNS = ("Run", "Batch", "Recipe", "State", "Started by", "Started (UTC)", "Ended (UTC)")
-    STATES = ("All", "Running", "Held", "Complete", "Stopped", "Aborted")
-
-    def __init__(self, db_path: Path, background: Background) -> None:
-        super().__init__()
-        self.db_path, self.background = db_path, background
-        self.filter = RunFilter()
-        column = QVBoxLayout(self)
-        title = QLabel("Run history")
-        title.setObjectName("PageTitle")
-        column.addWidget(title)
-        row = QHBoxLayout()
-        self.state_group = QButtonGroup(self)
-        for state in self.STATES:
-            button = QPushButton(state)
-            button.setCheckable(True)
-            button.setChecked(state == "All")
-            button.setAccessibleName(f"state {state}")
-            button.clicked.connect(
-                lambda _=False, s=state: self._set(state="" if s == "All" else s)
-            )
-            self.state_group.addButton(button)
-            row.addWidget(button)
-        row.addStretch(1)
-        self.batch_button = QPushButton("Batch: any")
-        self.batch_button.setAccessibleName("filter batch")
-        self.batch_button.clicked.connect(lambda: self._ask("batch", "Batch ID contains"))
-        self.operator_button = QPushButton("Started by: anyone")
-        self.operator_button.setAccessibleName("filter operator")
-        self.operator_button.clicked.connect(lambda: self._ask("operator", "Started by (name)"))
-        row.addWidget(self.batch_button)
-        row.addWidget(self.operator_button)
-        column.addLayout(row)
-        self.count = QLabel("")
-        self.count.setObjectName("Hint")
-        column.addWidget(self.count)
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
-        self.table.verticalHeader().setDefaultSectionSize(60)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.cellClicked.connect(
-            lambda row, _: self.open_run.emit(int(self.table.item(row, 0).text()))
-        )
-        column.addWidget(self.table, 1)
-
-    def _ask(self, field: str, prompt: str) -> None:
-        dialog = TextEntryDialog(prompt, f"{prompt} (clear the field for any)", parent=self)
-        dialog.ok_button.setEnabled(True)  # an empty answer clears the filter
-        self.open_dialog(dialog, lambda: self._set(**{field: dialog.text().strip()}))
-
-    def _set(self, **changes: str) -> None:
-        self.filter = replace(self.filter, **changes)
-        self.batch_button.setText(f"Batch: {self.filter.batch or 'any'}")
-        self.operator_button.setText(f"Started by: {self.filter.operator or 'anyone'}")
-        self.reload()
-
-    def reload(self) -> None:
-        where = self.filter
-        self.background.submit(lambda: list_runs(self.db_path, where=where), self._show)
-
-    def _show(self, ok: bool, rows) -> None:
-        if not ok:
-            self.count.setText(f"The history cannot be read: {rows}")
-            return
-        if not rows:
-            self.count.setText("No run on this workstation matches these filters.")
-        else:
-            newest = " (the newest 500)" if len(rows) == 500 else ""
-            self.count.setText(f"{len(rows)} run(s){newest}")
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            cells = (
-                row.run_id,
-                row.batch_id,
-                row.recipe,
-                row.state,
-                row.operator,
-                row.started_utc[:19],
-                row.ended_utc[:19],
-            )
-            for c, value in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(str(value)))
 
 
 class ServicePage(QWidget):
