@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QVBoxLayout,
     QWidget,
@@ -202,3 +205,18 @@ class RecordsPage(QWidget):
 
     def _ask_reason(self, title: str, reasons: list[str]) -> str | None:
         return dialogs.ask_reason(self, title, reasons)
+
+
+class WrappedItemDelegate(QStyledItemDelegate):
+    """Row heights for word-wrapped list items that hold all their text: Qt measures
+    the text at the view's full width, but the stylesheet's item padding makes it wrap
+    into more lines than measured, and the last line was cut off ("…")."""
+
+    PADDING_X, PADDING_Y, MIN_HEIGHT = 12, 4, theme.MIN_TOUCH_PX
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        width = max(option.rect.width(), 200) - 2 * self.PADDING_X - 4
+        text = str(index.data() or "")
+        metrics = QFontMetrics(option.font)
+        bounds = metrics.boundingRect(0, 0, width, 100_000, Qt.TextFlag.TextWordWrap, text)
+        return QSize(width, max(bounds.height() + 2 * self.PADDING_Y + 8, self.MIN_HEIGHT))

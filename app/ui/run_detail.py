@@ -1,36 +1,40 @@
-"""Run detail for a reviewer: the record's header and audit-chain status, its
-exceptions (or the words "no exceptions"), whole-run trends from the historian's
-rollups that refine to raw samples as you zoom (the view asks for its own range; min
-and max per bucket, so extremes never vanish), and sign-off and export. Everything
-that reads or signs goes through app/review on the background thread."""
+"""Run detail for a reviewer: the record's header and audit-chain status; its
+exceptions (or the words "no exceptions") and every recorded event, each tap moving the
+trends there; whole-run trends with the step timeline under them and, on request, a
+second run overlaid; sign-off and export. Everything that reads or signs goes through
+app/review on the background thread."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.review.signoff import SignOff, SignOffStatus
-from app.store.historian import Series, query_run
+from app.review.timeline import RunTimeline, TimelineEvent, build_timeline
 from app.store.signatures import Meaning
 from app.store.users import Session
 from app.ui import theme
 from app.ui.background import Background
+from app.ui.compare_picker import ComparePicker
 from app.ui.dialogs import STANDARD_REASONS, DialogHost, ReasonDialog, TextEntryDialog
-from hardware.protocol import CHANNEL_BY_NAME
+from app.ui.page_kit import WrappedItemDelegate
+from app.ui.review_trends import ReviewTrends
 
-DETAIL_TRENDS = ("temp", "ph", "do", "pressure")
-POINTS = 1600  # per channel for the visible range (min and max per bucket)
+AT_MS = Qt.ItemDataRole.UserRole  # an event's process time, on its list item
 
 
 class RunDetailPage(DialogHost, QWidget):
@@ -49,6 +53,7 @@ class RunDetailPage(DialogHost, QWidget):
         self.export_folder = export_folder
         self.run_id: int | None = None
         self.status: SignOffStatus | None = None
+        self.timeline: RunTimeline | None = None
         column = QVBoxLayout(self)
         top = QHBoxLayout()
         back = QPushButton("◀ History")
@@ -58,44 +63,19 @@ class RunDetailPage(DialogHost, QWidget):
         self.title = QLabel("")
         self.title.setObjectName("PageTitle")
         top.addWidget(self.title, 1)
+        self.compare_button = self._button("Compare…", "", self._pick_comparison)
+        top.addWidget(self.compare_button)
         column.addLayout(top)
         self.header = QLabel("")
         self.header.setWordWrap(True)
         self.header.setObjectName("Hint")
         column.addWidget(self.header)
         body = QHBoxLayout()
-        self.exceptions = QListWidget()
-        self.exceptions.setWordWrap(True)
-        self.exceptions.setMinimumWidth(380)
-        self.exceptions.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.exceptions.setResizeMode(QListWidget.ResizeMode.Adjust)
-        body.addWidget(self.exceptions, 2)
-        self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground(theme.SURFACE)
-        self.curves: dict[str, tuple] = {}
-        first = None
-        for row, name in enumerate(DETAIL_TRENDS):
-            channel = CHANNEL_BY_NAME[name]
-            plot = self.plots.addPlot(row=row, col=0, title=f"{channel.label} ({channel.unit})")
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=True, y=False)
-            plot.hideButtons()
-            if first is None:
-                first = plot
-            else:
-                plot.setXLink(first)
-            colour = theme.TREND_COLOURS[name]
-            self.curves[name] = (
-                plot.plot([], [], pen=pg.mkPen(colour, width=1)),
-                plot.plot([], [], pen=pg.mkPen(colour, width=1)),
-            )
-        self.first_plot = first
-        first.sigXRangeChanged.connect(lambda *_: self._zoom_later.start(120))
-        self._zoom_later = QTimer(self)
-        self._zoom_later.setSingleShot(True)
-        self._zoom_later.timeout.connect(self._requery)
-        self.level = ""
-        body.addWidget(self.plots, 3)
+        body.addLayout(self._lists(), 2)
+        self.trends = ReviewTrends(signoff.db_path, background)
+        self.trends.drawn.connect(self.drawn)
+        self.plots, self.first_plot = self.trends.plots, self.trends.first_plot
+        body.addWidget(self.trends, 3)
         column.addLayout(body, 1)
         self.message = QLabel("")
         self.message.setObjectName("Error")
@@ -114,6 +94,41 @@ class RunDetailPage(DialogHost, QWidget):
         buttons.addWidget(self.csv_button)
         column.addLayout(buttons)
 
+    def _lists(self) -> QVBoxLayout:
+        """Exceptions and all events, one shown at a time behind two big tabs."""
+        column = QVBoxLayout()
+        tabs = QHBoxLayout()
+        group = QButtonGroup(self)
+        self.lists = QStackedWidget()
+        self.exceptions = self._list()
+        self.events = self._list()
+        self.tab_buttons: list[QPushButton] = []
+        for index, (label, widget) in enumerate(
+            (("Exceptions", self.exceptions), ("All events", self.events))
+        ):
+            button = QPushButton(label)
+            button.setCheckable(True)
+            button.setChecked(index == 0)
+            button.setAccessibleName(label.lower())
+            button.clicked.connect(lambda _=False, i=index: self.lists.setCurrentIndex(i))
+            group.addButton(button)
+            tabs.addWidget(button)
+            self.tab_buttons.append(button)
+            self.lists.addWidget(widget)
+        column.addLayout(tabs)
+        column.addWidget(self.lists, 1)
+        return column
+
+    def _list(self) -> QListWidget:
+        listing = QListWidget()
+        listing.setWordWrap(True)
+        listing.setItemDelegate(WrappedItemDelegate(listing))  # a reviewer reads all of it
+        listing.setMinimumWidth(380)
+        listing.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        listing.setResizeMode(QListWidget.ResizeMode.Adjust)
+        listing.itemClicked.connect(self._event_tapped)
+        return listing
+
     def _button(self, text: str, kind: str, slot) -> QPushButton:
         button = QPushButton(text)
         if kind:
@@ -124,13 +139,11 @@ class RunDetailPage(DialogHost, QWidget):
 
     # ------------------------------------------------------------------ loading
     def load(self, run_id: int) -> None:
-        self.run_id = run_id
+        self.run_id, self.timeline = run_id, None
         self.message.setText("Reading the record…")
+        self.compare_button.setText("Compare…")
+        self.trends.load(run_id)
         self.background.submit(lambda: self.signoff.status(run_id), self._loaded)
-        self.background.submit(
-            lambda: query_run(self.signoff.db_path, run_id, DETAIL_TRENDS, None, POINTS),
-            self._plotted,
-        )
 
     def _loaded(self, ok: bool, status) -> None:
         if not ok:
@@ -160,42 +173,69 @@ class RunDetailPage(DialogHost, QWidget):
             self.header.setStyleSheet(f"color: {theme.BAD}; font-weight: bold;")
         else:
             self.header.setStyleSheet("")
-        self.exceptions.clear()
-        if not status.exceptions:
-            self.exceptions.addItem("No exceptions: nothing in this run needs attention.")
-        for item in status.exceptions:
-            self.exceptions.addItem(f"{item.kind.upper()}  {item.when_utc[11:19]}  {item.text}")
+        self._list_exceptions(status)
+        db, run_id = self.signoff.db_path, record.run_id
+        self.background.submit(
+            lambda: build_timeline(db, record, status.exceptions),
+            lambda ok, timeline: self._placed(run_id, timeline) if ok else None,
+        )
         problems = status.approvable_problems
         reviewed = status.valid(Meaning.REVIEWED)
         self.review_button.setEnabled(record.chain.ok and not reviewed)
         self.approve_button.setEnabled(not problems and not status.valid(Meaning.APPROVED))
         self.message.setText("Not yet approvable: " + "; ".join(problems) if problems else "")
 
-    def _plotted(self, ok: bool, series) -> None:
-        if not ok:
-            self.message.setText(f"The trends cannot be read: {series}")
-            return
-        self._draw(series)
+    def _list_exceptions(self, status: SignOffStatus) -> None:
+        self.exceptions.clear()
+        self.tab_buttons[0].setText(f"Exceptions ({len(status.exceptions)})")
+        if not status.exceptions:
+            self.exceptions.addItem("No exceptions: nothing in this run needs attention.")
+        for item in status.exceptions:
+            self.exceptions.addItem(f"{item.kind.upper()}  {item.when_utc[11:19]}  {item.text}")
 
-    def _draw(self, series: Series) -> None:
-        self.level = series.level
-        minutes = series.t_ms / 60000.0
-        for name, (high, low) in self.curves.items():
-            high.setData(minutes, series.hi[name])
-            low.setData(minutes, series.lo[name])
-        self.drawn.emit()
-
-    def _requery(self) -> None:
-        """The view picks the level: the range shown is read again, finer when narrower."""
-        if self.run_id is None:
+    def _placed(self, run_id: int, timeline: RunTimeline) -> None:
+        """Events and exceptions now know where they are on the axis: tappable."""
+        if run_id != self.run_id:
             return
-        x0, x1 = self.first_plot.viewRange()[0]
-        span = (int(max(0.0, x0) * 60000), int(max(x1, 0.0) * 60000))
-        run_id = self.run_id
-        self.background.submit(
-            lambda: query_run(self.signoff.db_path, run_id, DETAIL_TRENDS, span, POINTS),
-            lambda ok, series: self._draw(series) if ok else None,
+        self.timeline = timeline
+        self.trends.set_timeline(timeline)
+        for row, event in enumerate(timeline.exceptions):
+            self.exceptions.item(row).setData(AT_MS, event.run_ms)
+        self.events.clear()
+        self.tab_buttons[1].setText(f"All events ({len(timeline.events)})")
+        for event in timeline.events:
+            self.events.addItem(self._event_item(event))
+
+    @staticmethod
+    def _event_item(event: TimelineEvent) -> QListWidgetItem:
+        item = QListWidgetItem(f"{event.when_utc[11:19]}  {event.text}")
+        item.setData(AT_MS, event.run_ms)
+        if event.kind == "alarm":
+            item.setForeground(QColor(theme.BAD))
+        return item
+
+    def _event_tapped(self, item: QListWidgetItem) -> None:
+        at = item.data(AT_MS)
+        if at is not None:
+            self.trends.show_moment(int(at))
+
+    # ------------------------------------------------------------------ comparison
+    def _pick_comparison(self) -> None:
+        status = self.status
+        if status is None:
+            return
+        picker = ComparePicker(
+            self.signoff.db_path,
+            self.background,
+            status.record.recipe_name,
+            status.record.run_id,
+            self,
         )
+        self.open_dialog(picker, lambda: self._compare(picker.chosen, picker.chosen_label))
+
+    def _compare(self, run_id: int | None, label: str) -> None:
+        self.trends.compare_with(run_id)
+        self.compare_button.setText(f"Compared: {label}" if run_id else "Compare…")
 
     # ------------------------------------------------------------------ sign-off
     def _password(self, then: Callable[[str, str | None], None]) -> None:

@@ -6,7 +6,8 @@ Runs the console in demo mode on the simulator, signs in as the operator, starts
 Demo recipe and saves, at 1920x1080 and 1280x800, the login, the run screen mid-run, a
 prompt, the alarm list and the lock screen into screenshots/ (git-ignored). With
 ``--review``: a Demo run is first completed headless, then a supervisor's history and
-run detail (header, exceptions, trends, sign-off) are saved instead.
+run detail (header, exceptions, trends, timeline, sign-off) and the same run overlaid on
+another with the trends moved to an alarm from the events list are saved instead.
 """
 
 from __future__ import annotations
@@ -38,31 +39,32 @@ def main() -> int:
     )
     console = Console(options)
     review = "--review" in sys.argv
-    if review:  # a finished run to review, written by the headless runner
-        finished = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "app",
-                "run",
-                str(RECIPES / "demo.toml"),
-                "--batch",
-                "B-REVIEW-1",
-                "--simulator",
-                "--speed",
-                "150",
-                "--auto-confirm",
-                "--sim-fault",
-                "stuck-temp=39",
-                "--data-dir",
-                str(console.data_dir),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if finished.returncode != 0:
-            print(finished.stdout[-2000:], finished.stderr[-2000:], file=sys.stderr)
-            return 1
+    if review:  # two finished runs to review and compare, written by the headless runner
+        for batch, fault in (("B-REVIEW-1", "noise"), ("B-REVIEW-2", "stuck-temp=39")):
+            finished = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "app",
+                    "run",
+                    str(RECIPES / "demo.toml"),
+                    "--batch",
+                    batch,
+                    "--simulator",
+                    "--speed",
+                    "150",
+                    "--auto-confirm",
+                    "--sim-fault",
+                    fault,
+                    "--data-dir",
+                    str(console.data_dir),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if finished.returncode != 0:
+                print(finished.stdout[-2000:], finished.stderr[-2000:], file=sys.stderr)
+                return 1
     shell = build_shell(console, console.create_controller())
     console.start()
     shell.show()
@@ -146,11 +148,23 @@ def main() -> int:
 
     def history() -> None:
         shoot("history")
-        shell.open_run(1)
-        when(lambda: shell.detail_page.status is not None, detail)
+        shell.open_run(2)
+        when(lambda: shell.detail_page.timeline is not None, detail)
 
     def detail() -> None:
-        QTimer.singleShot(1500, lambda: (shoot("run-detail"), app.quit()))
+        QTimer.singleShot(1500, compared)
+
+    def compared() -> None:
+        shoot("run-detail")
+        page = shell.detail_page
+        page._compare(1, "Batch B-REVIEW-1 · run 1")
+        page.tab_buttons[1].click()
+        alarm = next(
+            (i for i in range(page.events.count()) if "alarm" in page.events.item(i).text()), 0
+        )
+        page.events.setCurrentRow(alarm)
+        page._event_tapped(page.events.item(alarm))
+        QTimer.singleShot(2000, lambda: (shoot("run-detail-events"), app.quit()))
 
     if review:
         when(lambda: shell.login.tiles.count() > 0, review_screens)

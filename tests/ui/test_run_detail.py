@@ -3,14 +3,17 @@ exceptions, sign (reviewed, approved) and export PDF and CSV; a tampered trail s
 so on the screen."""
 
 import sqlite3
+from types import SimpleNamespace
 
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
 from app.console import Console, ConsoleOptions
 from app.records import DEMO_PASSWORD
 from app.store.signatures import Meaning
 from app.ui import theme
+from app.ui.run_detail import AT_MS
 from tests.headless import complete_demo_run
 
 
@@ -82,3 +85,48 @@ def test_a_tampered_trail_says_so_on_the_review_screen(qtbot, shell):
     qtbot.waitUntil(lambda: page.status is not None, timeout=10000)
     assert "VERIFICATION FAILED" in page.header.text()
     assert not page.review_button.isEnabled() and not page.approve_button.isEnabled()
+
+
+def test_timeline_events_move_the_trends_and_a_second_run_overlays(qtbot, shell):
+    window, console = shell
+    complete_demo_run(console.data_dir, "B-REVIEW-2", "--sim-fault", "stuck-temp=39")
+    window.open_run(2)
+    page = window.detail_page
+    qtbot.waitUntil(lambda: page.timeline is not None, timeout=15000)
+    trends = page.trends
+    numbers = [s.number for s in page.timeline.steps]
+    assert numbers == list(range(1, 9))  # every step of Demo on the timeline
+    starts = [s.start_ms for s in page.timeline.steps]
+    assert starts == sorted(starts) and page.timeline.last_ms > 0
+
+    alarm = next(
+        i
+        for i in range(page.exceptions.count())
+        if page.exceptions.item(i).text().startswith("ALARM")
+    )
+    item = page.exceptions.item(alarm)
+    at = item.data(AT_MS)
+    assert at is not None and 0 <= at <= page.timeline.last_ms
+    page.exceptions.itemClicked.emit(item)
+    x0, x1 = trends.first_plot.viewRange()[0]
+    assert x0 <= at / trends.scale_ms <= x1
+    assert trends.markers[0].isVisible() and trends.markers[0].value() == at / trends.scale_ms
+
+    wash = next(s for s in page.timeline.steps if s.name == "Wash")
+    centre = (wash.start_ms + wash.end_ms) / 2 / trends.scale_ms
+    scene = trends.timeline.vb.mapViewToScene(QPointF(centre, 0.5))
+    with qtbot.waitSignal(trends.step_tapped) as tapped:
+        trends._clicked(SimpleNamespace(scenePos=lambda: scene))
+    assert tapped.args == [wash.number]
+    x0, x1 = trends.first_plot.viewRange()[0]
+    assert x0 * trends.scale_ms < wash.start_ms < wash.end_ms < x1 * trends.scale_ms
+    qtbot.waitUntil(lambda: trends.level != "", timeout=5000)  # the zoom was read again
+
+    page.compare_button.click()
+    picker = page.dialog
+    qtbot.waitUntil(lambda: len(picker.choices) == 1, timeout=5000)  # run 1, not itself
+    with qtbot.waitSignal(page.drawn, timeout=5000):
+        picker.choices[0].click()
+    high, _ = trends.compare_curves["temp"]
+    assert len(high.getData()[0]) > 0
+    assert page.compare_button.text() == "Compared: Batch B-REVIEW · run 1"
