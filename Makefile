@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_historian
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_run_screen
 	$(BIN)/python -m tests.benchmarks.bench_review
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_run_detail
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -58,6 +58,8 @@ class ReviewTrends(QWidget):
         self.run_id: int | None = None
         self.compare_id: int | None = None
         self.scale_ms = 60_000.0  # the x axis: minutes for short runs, hours for long
+        self.last_ms = 0.0
+        self.queried = (0.0, 0.0)  # the process-time span the curves were last read for
         self.steps: list[StepSpan] = []
         self.exception_ms: list[int] = []  # where the review's exceptions are, for ticks
         self.level = ""
@@ -87,7 +89,7 @@ class ReviewTrends(QWidget):
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=True, y=False)
         plot.hideButtons()
-        plot.getAxis("bottom").setStyle(showValues=False)
+        plot.hideAxis("bottom")  # the timeline's axis below serves all (and paints once)
         plot.getAxis("left").setWidth(64)
         if self.first_plot is None:
             self.first_plot = plot
@@ -144,15 +146,18 @@ class ReviewTrends(QWidget):
             low.setData([], [])
         self._query(run_id, None, self._whole_run)
 
-    def _query(self, run_id: int, span: tuple[int, int] | None, then: Callable) -> None:
+    def _query(
+        self, run_id: int, span: tuple[int, int] | None, then: Callable, points: int = POINTS
+    ) -> None:
         generation, db = self._generation, self.db_path
         self.background.submit(
-            lambda: query_run(db, run_id, DETAIL_TRENDS, span, POINTS),
+            lambda: query_run(db, run_id, DETAIL_TRENDS, span, points),
             lambda ok, series: then(series) if ok and generation == self._generation else None,
         )
 
     def _whole_run(self, series: Series) -> None:
         last_ms = float(series.t_ms[-1]) if len(series.t_ms) else 0.0
+        self.last_ms, self.queried = last_ms, (0.0, last_ms)
         self.scale_ms = 3_600_000.0 if last_ms > 3 * 3_600_000 else 60_000.0
         unit = "h" if self.scale_ms > 60_000 else "min"
         self.timeline.setLabel("bottom", f"process time ({unit})", color=theme.TEXT)
@@ -174,14 +179,28 @@ class ReviewTrends(QWidget):
         self._label_steps()
 
     def _requery(self) -> None:
-        """The range shown is read again, finer when narrower (and the comparison too)."""
+        """The range shown is read again, finer when narrower (and the comparison too),
+        with one width either side so a pan stays drawn until the next read lands."""
         if self.run_id is None:
             return
-        x0, x1 = self.first_plot.viewRange()[0]
-        span = (int(max(0.0, x0) * self.scale_ms), int(max(x1, 0.0) * self.scale_ms))
-        self._query(self.run_id, span, lambda s: self._draw(s, self.curves))
+        span, points = self._wanted()
+        if span is None:
+            return  # what was read last still covers the view at enough detail
+        self.queried = span
+        self._query(self.run_id, span, lambda s: self._draw(s, self.curves), points)
         if self.compare_id is not None:
-            self._query(self.compare_id, span, lambda s: self._draw(s, self.compare_curves))
+            self._query(self.compare_id, span, lambda s: self._draw(s, self.compare_curves), points)
+
+    def _wanted(self) -> tuple[tuple[int, int] | None, int]:
+        x0, x1 = self.first_plot.viewRange()[0]
+        v0 = min(max(0.0, x0 * self.scale_ms), self.last_ms)
+        v1 = min(max(v0, x1 * self.scale_ms), self.last_ms)
+        width = max(v1 - v0, 1000.0)
+        q0, q1 = self.queried
+        if q0 <= v0 and v1 <= q1 and q1 - q0 <= 4 * width:
+            return None, 0
+        span = (int(max(0.0, v0 - width)), int(min(self.last_ms, v1 + width)))
+        return span, int(POINTS * min((span[1] - span[0]) / width, 3.0))
 
     # ------------------------------------------------------------------ comparison
     def compare_with(self, run_id: int | None) -> None:
@@ -192,8 +211,7 @@ class ReviewTrends(QWidget):
                 high.setData([], [])
                 low.setData([], [])
             return
-        x0, x1 = self.first_plot.viewRange()[0]
-        span = (int(max(0.0, x0) * self.scale_ms), int(max(x1, 0.0) * self.scale_ms))
+        span = (int(self.queried[0]), int(self.queried[1])) if self.queried[1] else None
         self._query(run_id, span, lambda s: self._draw(s, self.compare_curves))
 
     # ------------------------------------------------------------------ timeline
@@ -238,13 +256,13 @@ class ReviewTrends(QWidget):
             return
         x0, x1 = self.first_plot.viewRange()[0]
         per_px = (x1 - x0) / max(self.timeline.width(), 1.0)
-        shown_until = -np.inf
+        shown_until = float("-inf")
         last = max((s.end_ms or s.start_ms for s in self.steps), default=0)
         for step, label in zip(self.steps, self.step_labels, strict=True):
             start = step.start_ms / self.scale_ms
             end = (step.end_ms if step.end_ms is not None else last) / self.scale_ms
             fits = (end - start) / per_px >= 22 and start >= shown_until
-            label.setVisible(fits)
+            label.setVisible(bool(fits))
             if fits:
                 shown_until = start + 22 * per_px
 
