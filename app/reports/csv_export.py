@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.review.record import RunRecordData
+from app.review.record import AuditRow, RunRecordData
+from app.store.audit_query import AuditEntryRow
 from app.store.db import connect
 from app.store.historian import DTYPE
 from hardware.protocol import CHANNEL_NAMES
@@ -42,24 +43,28 @@ def export_samples(db_path: str | Path, run_id: int, path: Path) -> int:
     return written
 
 
+AUDIT_HEADER = ("id", "utc", "user", "action", "object_type", "object_id", "old", "new", "reason")
+
+
+def audit_cells(a: AuditRow | AuditEntryRow) -> list[object]:
+    """One audit entry as the cells under AUDIT_HEADER (None written as empty)."""
+    return [
+        a.id,
+        a.ts_utc,
+        a.user_name,
+        a.action,
+        a.object_type,
+        a.object_id,
+        a.old_value or "",
+        a.new_value or "",
+        a.reason or "",
+    ]
+
+
 def export_audit(record: RunRecordData, path: Path) -> int:
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(
-            ["id", "utc", "user", "action", "object_type", "object_id", "old", "new", "reason"]
-        )
+        writer.writerow(AUDIT_HEADER)
         for a in record.audit:
-            writer.writerow(
-                [
-                    a.id,
-                    a.ts_utc,
-                    a.user_name,
-                    a.action,
-                    a.object_type,
-                    a.object_id,
-                    a.old_value or "",
-                    a.new_value or "",
-                    a.reason or "",
-                ]
-            )
+            writer.writerow(audit_cells(a))
     return len(record.audit)

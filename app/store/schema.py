@@ -198,6 +198,10 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX runs_by_start ON runs (started_utc)",
         "CREATE INDEX runs_by_batch ON runs (batch_id)",
     ],
+    7: [
+        # The audit trail viewer's date ranges (short ones; see app/store/audit_query.py).
+        "CREATE INDEX audit_by_time ON audit (ts_utc)",
+    ],
 }
 LATEST = max(MIGRATIONS)
 

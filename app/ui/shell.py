@@ -17,6 +17,7 @@ from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -58,6 +59,7 @@ NAVIGATION = (
     ("run", "Run", Permission.RUN_OPERATE),
     ("alarms", "Alarms", Permission.ALARM_ACKNOWLEDGE),
     ("history", "History", Permission.RECORD_REVIEW),
+    ("audit", "Audit trail", Permission.AUDIT_READ),
     ("recipes", "Recipes", Permission.RECIPE_APPROVE),
     ("service", "Service", Permission.SERVICE_MODE),
     ("admin", "Admin", Permission.USER_ADMIN),
@@ -142,9 +144,10 @@ class Shell(QMainWindow):
         self.show_login()
 
     def _optional_pages(self) -> None:
-        """Recipes and Admin screens (their own modules)."""
+        """Recipes, Admin and Audit trail screens (their own modules)."""
         from app.store.settings import SettingsService
         from app.ui.admin_page import AdminPage
+        from app.ui.audit_page import AuditPage
         from app.ui.recipes_page import RecipesPage
 
         records = self.parts.records
@@ -154,6 +157,13 @@ class Shell(QMainWindow):
         settings = SettingsService(records.writer, records.path)
         self.pages["admin"] = AdminPage(
             records.users, settings, self.current_session, self.background
+        )
+        self.pages["audit"] = AuditPage(
+            records.path,
+            self.background,
+            self.current_session,
+            records.path.parent / "exports",
+            users=records.users,  # refusals are audited
         )
 
     def _build(self) -> None:
@@ -263,9 +273,8 @@ class Shell(QMainWindow):
             return
         self.session.locked = True
         self.session.signed_once = False  # the next signature asks for the user name again
-        for page in self.pages.values():  # nothing half-entered stays above the lock
-            dialog = getattr(page, "dialog", None)
-            if dialog is not None:
+        for dialog in self.findChildren(QDialog):  # nothing half-entered stays above the lock
+            if dialog.isVisible():
                 dialog.reject()
         self.rail.hide()
         self.lock.lock(self.session, self.status)

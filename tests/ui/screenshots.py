@@ -7,7 +7,8 @@ Demo recipe and saves, at 1920x1080 and 1280x800, the login, the run screen mid-
 prompt, the alarm list and the lock screen into screenshots/ (git-ignored). With
 ``--review``: a Demo run is first completed headless, then a supervisor's history and
 run detail (header, exceptions, trends, timeline, sign-off) and the same run overlaid on
-another with the trends moved to an alarm from the events list are saved instead.
+another with the trends moved to an alarm from the events list, and the audit trail
+viewer, are saved instead.
 """
 
 from __future__ import annotations
@@ -164,7 +165,16 @@ def main() -> int:
         )
         page.events.setCurrentRow(alarm)
         page._event_tapped(page.events.item(alarm))
-        QTimer.singleShot(2000, lambda: (shoot("run-detail-events"), app.quit()))
+        QTimer.singleShot(2000, audit)
+
+    def audit() -> None:
+        shoot("run-detail-events")
+        shell.show_page("audit")
+        page = shell.pages["audit"]
+        when(lambda: page.table.rowCount() > 0 and not page.busy, audit_shown)
+
+    def audit_shown() -> None:
+        QTimer.singleShot(500, lambda: (shoot("audit"), app.quit()))
 
     if review:
         when(lambda: shell.login.tiles.count() > 0, review_screens)
