@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.export_cli import add_parser as add_export_parser
 
     add_export_parser(sub, [data_dir_after])
+    from app.service_cli import add_parser as add_service_parser
+
+    add_service_parser(sub, [data_dir_after])
     sim = sub.add_parser("simulator", help="run the simulated instrument", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -81,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.export_cli import run as run_export
 
         return run_export(args)
+    if args.command == "service":
+        from app.service_cli import run as run_service
+
+        return run_service(args)
     if args.command == "users":
         from app.paths import resolve_data_dir
         from app.users_cli import run as run_users

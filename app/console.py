@@ -12,6 +12,7 @@ from app.batch.host import RunHost
 from app.demo import seed_demo_recipes
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
+from app.service.host import ServiceHost
 from app.store.settings import stored_serial_port
 from app.technical_log import setup_technical_log
 from hardware.simulator.launcher import SimulatorProcess
@@ -56,6 +57,7 @@ class Console:
         self.simulator: SimulatorProcess | None = None
         self.controller: InstrumentController | None = None
         self.host: RunHost | None = None
+        self.service: ServiceHost | None = None  # service mode, on the hardware thread too
 
     def _records_failed(self, message: str) -> None:
         """Writer thread: a write did not reach the disk. Everyone listening hears it."""
@@ -78,6 +80,7 @@ class Console:
         self.host = RunHost(self.records, lambda command: worker.connection.execute(command))
         worker.listeners.append(self.host)  # batch runs are served on the hardware thread
         worker.before_connect = self.host.find_unfinished  # a run the last console left
+        self.service = ServiceHost(self.records, self.host, lambda: worker.connection)
         return self.controller
 
     def start(self) -> None:

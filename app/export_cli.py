@@ -4,7 +4,6 @@ batch record of a run as PDF and CSV without a screen, the same record review sh
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -60,15 +59,11 @@ def run(args: argparse.Namespace) -> int:
         entries = export_audit(record, folder / "audit.csv")
         print(f"wrote {samples} samples and {entries} audit entries to {folder}")
     if args.pdf:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed
-        from PySide6.QtGui import QGuiApplication
-
+        from app.reports.headless_qt import ensure_gui_application
         from app.reports.pdf import write_pdf
         from app.reports.trend_image import draw_trends
-        from app.ui.theme import load_fonts
 
-        app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
-        load_fonts()
+        app = ensure_gui_application()
         pages = write_pdf(record, exceptions, Path(args.pdf), draw_trends(db, run_id))
         print(f"wrote {args.pdf}: {pages} pages")
         del app

@@ -43,6 +43,7 @@ def run_gui(options: ConsoleOptions) -> int:
 def build_shell(console: Console, controller):
     """The shell on the console's parts (also used by the UI tests)."""
     from app.store.recipes import RecipeLibrary
+    from app.ui.hardware_calls import HardwareCalls
     from app.ui.run_controller import RunController
     from app.ui.shell import Shell, ShellParts
 
@@ -50,7 +51,12 @@ def build_shell(console: Console, controller):
     runs = RunController(controller, console.host)
     library = RecipeLibrary(records.users, records.signatures, records.path)
     hint = f"DEMO: every account's password is {DEMO_PASSWORD}" if console.demo else ""
-    shell = Shell(ShellParts(controller, runs, records, library, resources_dir() / "recipes", hint))
+    service = HardwareCalls(controller, console.service)
+    shell = Shell(
+        ShellParts(
+            controller, runs, records, library, resources_dir() / "recipes", hint, service
+        )
+    )
     shell.records_bar.show_check(
         records.startup_check, console.demo, DEMO_PASSWORD, records.users.has_users()
     )

@@ -133,6 +133,45 @@ class ClearSafeState(InstrumentCommand):
 
 
 @dataclass(frozen=True)
+class EnterServiceState(InstrumentCommand):
+    label: ClassVar[str] = "service state"
+
+    def run(self, instrument: Instrument) -> str:
+        instrument.service(True)
+        return "service state entered"
+
+
+@dataclass(frozen=True)
+class LeaveServiceState(InstrumentCommand):
+    label: ClassVar[str] = "leave service state"
+
+    def run(self, instrument: Instrument) -> str:
+        state = instrument.service(False)
+        return "service state left" if state == "READY" else f"not in service state ({state})"
+
+
+@dataclass(frozen=True)
+class ReadRaw(InstrumentCommand):
+    """One raw sample of a calibratable sensor; ``run`` returns it as text
+    (``ph: 27853 counts, raw 5.949, value 5.949``). Callers that want the numbers
+    call ``Instrument.raw`` directly."""
+
+    channel: str
+    label: ClassVar[str] = "raw reading"
+
+    def __post_init__(self) -> None:
+        if self.channel not in CALIBRATABLE:
+            raise ValueError(f"{self.channel!r} has no raw reading")
+
+    def run(self, instrument: Instrument) -> str:
+        reading = instrument.raw(self.channel)
+        return (
+            f"{reading.channel}: {reading.counts} counts, raw {format_value(reading.raw)},"
+            f" value {format_value(reading.value)}"
+        )
+
+
+@dataclass(frozen=True)
 class ResetFirmware(InstrumentCommand):
     label: ClassVar[str] = "firmware reset"
 
@@ -143,6 +182,9 @@ class ResetFirmware(InstrumentCommand):
 
 @dataclass(frozen=True)
 class WriteCalibration(InstrumentCommand):
+    """Write a calibration. The firmware takes it only in service state: send
+    ``EnterServiceState`` first (otherwise InstrumentError, code STATE)."""
+
     channel: str
     gain: float
     offset: float

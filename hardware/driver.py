@@ -57,6 +57,17 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class RawReading:
+    """One ``RAW?`` sample of a calibratable sensor: ADC count, raw (uncalibrated)
+    value and calibrated value (gain * raw + offset) of the same sample."""
+
+    channel: str
+    counts: int
+    raw: float
+    value: float
+
+
+@dataclass(frozen=True)
 class Received:
     """A telemetry frame as the host got it: instrument time, host receive time."""
 
@@ -249,6 +260,24 @@ class Instrument:
     def clear_safe(self) -> None:
         self.request("SAFE", "CLEAR")
 
+    def service(self, on: bool) -> str:
+        """Enter (``on``) or leave service state; returns the firmware state after it
+        (``SERVICE``, ``READY``, or ``SAFE`` when leaving while not in service)."""
+        reply = self.request("SERVICE", "ON" if on else "OFF").named()
+        if "state" not in reply:
+            raise InstrumentError("SERVICE", "BADREPLY", "no state in reply")
+        return reply["state"]
+
+    def raw(self, channel: str) -> RawReading:
+        """A fresh sample of a calibratable sensor: ADC counts, raw and calibrated value."""
+        fields = self.request("RAW?", channel).named()
+        try:
+            return RawReading(
+                fields["name"], int(fields["counts"]), float(fields["raw"]), float(fields["value"])
+            )
+        except (KeyError, ValueError):
+            raise InstrumentError("RAW?", "BADREPLY", f"bad raw reading reply {fields}") from None
+
     def reset(self) -> None:
         self.request("RESET")
 
@@ -260,6 +289,8 @@ class Instrument:
             raise InstrumentError("CAL", "BADREPLY", f"bad calibration reply {fields}") from None
 
     def set_calibration(self, channel: str, gain: float, offset: float) -> None:
+        """Write a calibration; the instrument accepts it only in service state
+        (``service(True)`` first), otherwise InstrumentError with code STATE."""
         self.request("CAL", channel, format_value(gain), format_value(offset))
 
     def fault(self, spec: str) -> None:

@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     INTERLOCK = "INTERLOCK"  # refused because an interlock is active
     SAFE = "SAFE"  # refused because the instrument is in its safe state
     READONLY = "READONLY"  # the named value cannot be written
+    STATE = "STATE"  # refused in the firmware's current state (CAL write outside SERVICE)
 
 
 # --------------------------------------------------------------------------- channels
@@ -108,6 +109,30 @@ CALIBRATABLE: tuple[str, ...] = (
 )
 """Channels with a calibration (reading = gain * raw + offset) that ``CAL`` reads/writes."""
 
+ADC_FULL_SCALE = 65535
+"""Highest count of the instrument's 16-bit sensor ADC."""
+
+_WEIGHT_RANGE = (-100.0, 5000.0)  # g, every load cell
+ADC_RANGES: dict[str, tuple[float, float]] = {
+    "temp": (-10.0, 60.0),  # °C
+    "ph": (0.0, 14.0),  # pH
+    "do": (0.0, 200.0),  # % air saturation
+    "co2": (0.0, 20.0),  # %
+    "pressure": (-100.0, 1000.0),  # mbar
+    **{name: _WEIGHT_RANGE for name in CALIBRATABLE if name.startswith("w_")},
+}
+"""Input range of each calibratable sensor: the raw values its ADC count 0 and 65535
+stand for (``RAW?`` reports ``counts``)."""
+assert tuple(ADC_RANGES) == CALIBRATABLE
+
+
+def adc_counts(channel: str, raw: float) -> int:
+    """The 16-bit ADC count a raw reading of ``channel`` corresponds to, clamped."""
+    low, high = ADC_RANGES[channel]
+    counts = round((raw - low) / (high - low) * ADC_FULL_SCALE)
+    return min(max(counts, 0), ADC_FULL_SCALE)
+
+
 MAX_TLM_HZ = 500.0
 MAX_PUMP_RATE = 200.0  # mL/min, either direction
 MAX_PUMP_VOLUME = 5000.0  # mL
@@ -121,7 +146,8 @@ INTERLOCKS: tuple[str, ...] = ("DOOR", "PRESSURE", "OVERTEMP", "BUBBLE")
 
 
 class FirmwareState(StrEnum):
-    """What the firmware is doing; telemetry carries the index into STATES."""
+    """What the firmware is doing; telemetry carries the index into STATES
+    (0 READY, 1 SAFE, 2 SERVICE: entered with ``SERVICE ON``, left with ``SERVICE OFF``)."""
 
     READY = "READY"
     SAFE = "SAFE"

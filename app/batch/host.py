@@ -28,6 +28,7 @@ from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished,
 from app.batch.states import State, Trigger
 from app.records import Records
 from app.store.audit import AuditEntry
+from app.store.calibrations import due_dates
 from app.store.db import connect
 from app.store.recipes import RecipeLibrary
 from app.store.recorder import TelemetryRecorder
@@ -225,7 +226,8 @@ class RunHost:
         with closing(connect(self.records.path, readonly=True)) as conn:
             in_progress = tuple(b for _, b, _ in unfinished_runs(conn))
         request = StartRequest(recipe, batch, batch_again, overrides, session.role, in_progress)
-        checks = prestart_checks(request, self.identity, self.values)
+        due = due_dates(self.records.path, self.identity.serial) if self.identity else {}
+        checks = prestart_checks(request, self.identity, self.values, due)
         if self.link is not LinkState.CONNECTED:
             checks[0] = Check("instrument connected", False, f"link {self.link.value.lower()}")
         if self.engine is not None and not self.engine.finished:

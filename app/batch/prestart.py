@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.batch.recipe import ROLES, Recipe
+from app.service.calibration import CHANNEL_LABELS
 from app.store.security import PERMISSIONS, Permission, Role
 from hardware.driver import Identity
 from hardware.protocol import STATES, FirmwareState
@@ -44,7 +45,7 @@ def prestart_checks(
     """The checklist, in the order an operator would work through it."""
     recipe = request.recipe
     checks = [_connected(identity), _kit(identity, recipe), _door(values), _instrument(values)]
-    checks.append(_calibrations(calibrations_due or {}, now or datetime.now(UTC)))
+    checks.append(_calibrations(calibrations_due or {}, now or datetime.now(UTC), identity))
     checks.append(_parameters(request))
     checks.append(_batch(request))
     authorised = request.role in PERMISSIONS[Permission.RUN_OPERATE]
@@ -103,14 +104,22 @@ def _as_utc(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # dates are UTC
 
 
-def _calibrations(due: dict[str, str], now: datetime) -> Check:
+def _calibrations(due: dict[str, str], now: datetime, identity: Identity | None) -> Check:
+    """Every channel's calibration in force must be in date (see docs/service.md). A
+    channel never calibrated in CellDeck runs on the factory calibration and does not
+    block: an instrument fresh from the factory, or the demo, has no records."""
+    name = "calibrations in date"
     expired = sorted(channel for channel, date in due.items() if _as_utc(date) < now)
     if expired:
-        return Check("calibrations in date", False, f"expired: {', '.join(expired)}")
+        which = ", ".join(f"{channel} (due {due[channel][:10]})" for channel in expired)
+        labels = ", ".join(CHANNEL_LABELS.get(channel, channel) for channel in expired)
+        return Check(name, False, f"expired: {which}: calibrate {labels} before starting")
     if not due:
-        return Check("calibrations in date", True, "none on record yet (factory calibration)")
-    soonest = min(due.values())
-    return Check("calibrations in date", True, f"next due {soonest[:10]}")
+        serial = f" for {identity.serial}" if identity is not None else ""
+        return Check(name, True, f"no calibration on record{serial} (factory calibration)")
+    channel = min(due, key=lambda c: _as_utc(due[c]))
+    label = CHANNEL_LABELS.get(channel, channel)
+    return Check(name, True, f"next due {due[channel][:10]} ({label})")
 
 
 def _parameters(request: StartRequest) -> Check:

@@ -124,6 +124,21 @@ def write_pdf(
     trend_image: QImage | None = None,
 ) -> int:
     """Write the record to ``path``; returns the number of pages."""
+    images = {"trends://whole-run": trend_image} if trend_image is not None else {}
+    return write_html_pdf(
+        record_html(record, exceptions, trend_image is not None),
+        path,
+        f"Batch record {record.batch_id}",
+        f"Batch {record.batch_id} · record SHA-256 {record.content_hash()}",
+        images,
+    )
+
+
+def write_html_pdf(
+    text: str, path: Path, title: str, footer: str, images: dict[str, QImage] | None = None
+) -> int:
+    """Lay ``text`` (Qt rich-text HTML) out on A4 pages with ``footer`` and "page N of
+    M" on each; returns the number of pages. QPdfWriter needs no widgets: any thread."""
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setPageLayout(
@@ -134,17 +149,15 @@ def write_pdf(
             QPageLayout.Unit.Millimeter,
         )
     )
-    writer.setTitle(f"Batch record {record.batch_id}")
+    writer.setTitle(title)
     writer.setCreator("CellDeck")
     document = QTextDocument()
     font = QFont("DejaVu Sans")
     font.setPointSize(9)
     document.setDefaultFont(font)
-    if trend_image is not None:
-        document.addResource(
-            QTextDocument.ResourceType.ImageResource, "trends://whole-run", trend_image
-        )
-    document.setHtml(record_html(record, exceptions, trend_image is not None))
+    for name, image in (images or {}).items():
+        document.addResource(QTextDocument.ResourceType.ImageResource, name, image)
+    document.setHtml(text)
     page = writer.pageLayout().paintRectPixels(DPI)
     footer_px = FOOTER_PT * 2 * DPI / 72
     body = QSizeF(page.width(), page.height() - footer_px)
@@ -152,7 +165,6 @@ def write_pdf(
     layout = QSizeF(body.width() / scale, body.height() / scale)
     document.setPageSize(layout)
     pages = document.pageCount()
-    digest = record.content_hash()
     painter = QPainter(writer)
     try:
         for index in range(pages):
@@ -165,13 +177,13 @@ def write_pdf(
                 painter, QRectF(0, index * layout.height(), layout.width(), layout.height())
             )
             painter.restore()
-            footer = QFont("DejaVu Sans")
-            footer.setPointSize(FOOTER_PT - 1)
-            painter.setFont(footer)
+            small = QFont("DejaVu Sans")
+            small.setPointSize(FOOTER_PT - 1)
+            painter.setFont(small)
             painter.drawText(
                 QRectF(0, body.height(), body.width(), footer_px),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                f"Batch {record.batch_id} · record SHA-256 {digest}",
+                footer,
             )
             painter.drawText(
                 QRectF(0, body.height(), body.width(), footer_px),
@@ -183,4 +195,4 @@ def write_pdf(
     return pages
 
 
-__all__ = ["draw_trends", "record_html", "write_pdf"]
+__all__ = ["draw_trends", "record_html", "write_html_pdf", "write_pdf"]

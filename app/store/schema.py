@@ -202,6 +202,37 @@ MIGRATIONS: dict[int, list[str]] = {
         # The audit trail viewer's date ranges (short ones; see app/store/audit_query.py).
         "CREATE INDEX audit_by_time ON audit (ts_utc)",
     ],
+    8: [
+        # Calibrations (app/store/calibrations.py): each one the coefficients written to
+        # an instrument's channel, the old ones, the points behind them, when it falls
+        # due, and the signature of who performed it. Append-only like the audit trail:
+        # a new calibration is a new row, the latest per channel is the one in force.
+        """CREATE TABLE calibrations (
+            id INTEGER PRIMARY KEY,
+            instrument_serial TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            method TEXT NOT NULL,
+            gain REAL NOT NULL,
+            offset REAL NOT NULL,
+            old_gain REAL NOT NULL,
+            old_offset REAL NOT NULL,
+            figure REAL NOT NULL,
+            figure_text TEXT NOT NULL,
+            details TEXT NOT NULL,
+            performed_utc TEXT NOT NULL,
+            due_utc TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            user_name TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            signature_id INTEGER NOT NULL REFERENCES signatures(id),
+            audit_id INTEGER NOT NULL REFERENCES audit(id)
+        )""",
+        "CREATE INDEX calibrations_by_channel ON calibrations (instrument_serial, channel, id)",
+        "CREATE TRIGGER calibrations_no_update BEFORE UPDATE ON calibrations "
+        "BEGIN SELECT RAISE(ABORT, 'calibrations are append-only: UPDATE refused'); END",
+        "CREATE TRIGGER calibrations_no_delete BEFORE DELETE ON calibrations "
+        "BEGIN SELECT RAISE(ABORT, 'calibrations are append-only: DELETE refused'); END",
+    ],
 }
 LATEST = max(MIGRATIONS)
 

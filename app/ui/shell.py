@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QStackedWidget,
     QToolButton,
@@ -38,7 +37,7 @@ from app.store.security import Permission, allowed
 from app.store.users import Session
 from app.ui.alarms_page import AlarmsPage
 from app.ui.background import Background
-from app.ui.channel_panel import ChannelPanel
+from app.ui.hardware_calls import HardwareCalls
 from app.ui.history_page import HistoryPage
 from app.ui.lock_screen import LockScreen
 from app.ui.login import LoginPage
@@ -46,6 +45,7 @@ from app.ui.records_bar import RecordsBar
 from app.ui.run_controller import RunController
 from app.ui.run_detail import RunDetailPage
 from app.ui.run_page import RunPage
+from app.ui.service.page import ServicePage
 from app.ui.top_bar import TopBar
 from hardware.driver import Identity
 from hardware.worker import InstrumentController, TelemetryBatch
@@ -74,28 +74,7 @@ class ShellParts:
     library: RecipeLibrary
     recipe_folder: Path
     demo_hint: str = ""
-
-
-class ServicePage(QWidget):
-    """Raw readings of every channel and the link's statistics, for the service role."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        column = QVBoxLayout(self)
-        title = QLabel("Service: live readings")
-        title.setObjectName("PageTitle")
-        column.addWidget(title)
-        self.stats = QLabel("")
-        self.stats.setObjectName("Hint")
-        self.stats.setWordWrap(True)
-        column.addWidget(self.stats)
-        self.channels = ChannelPanel()
-        column.addWidget(self.channels, 1)
-
-    def set_stats(self, stats: dict) -> None:
-        self.stats.setText(
-            "   ".join(f"{k.replace('_', ' ')}: {v}" for k, v in stats.items() if k != "state")
-        )
+    service: HardwareCalls | None = None  # the service host's calls (service mode)
 
 
 class Shell(QMainWindow):
@@ -118,7 +97,7 @@ class Shell(QMainWindow):
         )
         self.alarms_page = AlarmsPage(parts.runs, session)
         self.history_page = HistoryPage(parts.records.path, self.background)
-        self.service_page = ServicePage()
+        self.service_page = ServicePage(parts.service, session)
         self.pages = {
             "login": self.login,
             "lock": self.lock,
@@ -265,6 +244,7 @@ class Shell(QMainWindow):
     def sign_out(self) -> None:
         session = self.session
         if session is not None:
+            self.service_page.leave_on_sign_out(session)
             self.background.submit(lambda: self.parts.records.users.logout(session))
         self.show_login()
 

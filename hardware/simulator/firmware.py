@@ -25,6 +25,7 @@ from hardware.protocol import (
     MAX_RPM,
     MAX_TLM_HZ,
     SETPOINT_LIMITS,
+    VALUE_LIMIT,
     VALVES,
     Command,
     ErrorCode,
@@ -33,6 +34,7 @@ from hardware.protocol import (
     FrameError,
     ParseError,
     Reply,
+    adc_counts,
     decode_frame,
     encode_frame,
     format_value,
@@ -41,7 +43,7 @@ from hardware.protocol import (
 )
 from hardware.simulator.faults import LINK_FAULTS, Fault, FaultError, parse_fault
 from hardware.simulator.physics import Plant
-from hardware.simulator.sensors import Calibration, Sensors
+from hardware.simulator.sensors import Calibration, Sensors, true_values
 
 MODEL = "CD-1000"
 FIRMWARE_VERSION = "1.0.0"
@@ -90,6 +92,11 @@ def _number_range(cmd: Command, what: str) -> tuple[int, int]:
     if low > high:
         raise CommandError(ErrorCode.RANGE, "range ends before it starts")
     return low, high
+
+
+def _clamp(value: float) -> float:
+    """A reading as the firmware reports it: never beyond ±VALUE_LIMIT."""
+    return min(max(value, -VALUE_LIMIT), VALUE_LIMIT)
 
 
 @dataclass
@@ -142,6 +149,8 @@ class Firmware:
             "HIST?": self._hist,
             "EVT?": self._evt,
             "SAFE": self._safe,
+            "SERVICE": self._service,
+            "RAW?": self._raw,
             "RESET": self._reset,
             "CAL": self._cal,
             "FAULT": self._fault,
@@ -284,11 +293,18 @@ class Firmware:
 
     def enter_safe(self) -> None:
         """Pumps stop, valves close, rotor stops; temperature and gas control continue."""
-        self.state = FirmwareState.SAFE
+        self._quiet()
+        self._change_state(FirmwareState.SAFE)
+
+    def _quiet(self) -> None:
+        """No motion: pumps stopped, valves closed, rotor set-point 0 (set-points kept)."""
         self.plant.stop_pumps()
         self.plant.valves.clear()
         self.plant.rotor_setpoint = 0.0
-        self.emit("STATE", state=self.state.value)
+
+    def _change_state(self, state: FirmwareState) -> None:
+        self.state = state
+        self.emit("STATE", state=state.value)
 
     # ------------------------------------------------------------------ input
     def handle_line(self, line: bytes, now: float = 0.0) -> list[bytes]:
@@ -455,11 +471,53 @@ class Firmware:
                 self.enter_safe()
         elif action == "CLEAR":
             if self.state is FirmwareState.SAFE:
-                self.state = FirmwareState.READY
-                self.emit("STATE", state=self.state.value)
+                self._change_state(FirmwareState.READY)
         else:
             raise CommandError(ErrorCode.BADARG, "SAFE takes ON or CLEAR")
         return (f"state={self.state.value}",)
+
+    def _service(self, cmd: Command) -> tuple[str, ...]:
+        """SERVICE [ON|OFF]: the state for manual control and calibration. ON (from READY
+        or SAFE) and OFF (back to READY) both leave the instrument quiet; either one
+        when already there changes nothing."""
+        _argc(cmd, 0, 1)
+        action = cmd.args[0] if cmd.args else "ON"
+        if action not in ("ON", "OFF"):
+            raise CommandError(ErrorCode.BADARG, "SERVICE takes ON or OFF")
+        if action == "ON" and self.state is not FirmwareState.SERVICE:
+            self._quiet()
+            self._change_state(FirmwareState.SERVICE)
+        elif action == "OFF" and self.state is FirmwareState.SERVICE:
+            self._quiet()
+            self._change_state(FirmwareState.READY)
+        return (f"state={self.state.value}",)
+
+    def _raw(self, cmd: Command) -> tuple[str, ...]:
+        """RAW? <ch>: one fresh sample of a calibratable sensor before and after its
+        calibration, with the ADC count the raw value stands for."""
+        _argc(cmd, 1)
+        name = cmd.args[0]
+        if name not in CALIBRATABLE:
+            raise CommandError(ErrorCode.BADARG, f"{name[:20]} has no raw reading")
+        cal = self.sensors.calibration[name]
+        stuck = name in self.sensors.stuck
+        frozen = self.sensors.stuck.get(name)
+        if frozen is not None:  # a stuck sensor: its raw reading is stuck as well
+            raw = (frozen - cal.offset) / cal.gain
+        else:
+            raw = self.sensors.raw(name, true_values(self.plant)[name], self.t_s)
+        raw = round(_clamp(raw), 4)
+        value = round(_clamp(cal.gain * raw + cal.offset), 4)
+        if frozen is not None:
+            value = frozen
+        elif stuck:  # frozen at its next reading, as T frames would be
+            self.sensors.stuck[name] = value
+        return (
+            f"name={name}",
+            f"counts={adc_counts(name, raw)}",
+            f"raw={format_value(raw)}",
+            f"value={format_value(value)}",
+        )
 
     def _reset(self, cmd: Command) -> tuple[str, ...]:
         _argc(cmd, 0)
@@ -476,6 +534,8 @@ class Firmware:
         if len(cmd.args) == 3:
             gain = _float(cmd.args[1], "gain", 0.5, 2.0)
             offset = _float(cmd.args[2], "offset", -1000.0, 1000.0)
+            if self.state is not FirmwareState.SERVICE:
+                raise CommandError(ErrorCode.STATE, "calibration needs service state")
             self.sensors.calibration[name] = Calibration(gain, offset)
         cal = self.sensors.calibration[name]
         return (
@@ -511,6 +571,14 @@ class Firmware:
         kind, channel = fault.kind, fault.channel
         if fault.name in LINK_FAULTS:
             self.link_faults[fault.name] = fault.value or 0.0
+        elif fault.name == "ph-slope":
+            self.sensors.ph_slope = float(fault.value or 1.0)
+        elif kind == "probe":
+            self.sensors.probe[channel] = float(fault.value or 0.0)
+        elif kind == "ref":
+            self.sensors.reference_g[channel] = float(fault.value or 0.0)
+        elif kind == "bias":
+            self.sensors.bias[channel] = float(fault.value or 0.0)
         elif kind == "stuck":
             self.sensors.stuck[channel] = fault.value
         elif kind == "drift":
@@ -533,6 +601,14 @@ class Firmware:
             kind, channel = fault.kind, fault.channel
             if fault.name in LINK_FAULTS:
                 self.link_faults.pop(fault.name, None)
+            elif fault.name == "ph-slope":
+                self.sensors.ph_slope = 1.0
+            elif kind == "probe":
+                self.sensors.probe.pop(channel, None)
+            elif kind == "ref":
+                self.sensors.reference_g.pop(channel, None)
+            elif kind == "bias":
+                self.sensors.bias.pop(channel, None)
             elif kind == "stuck":
                 self.sensors.stuck.pop(channel, None)
             elif kind == "drift":

@@ -1,5 +1,9 @@
 """Sensor front-end of the simulated firmware: raw readings with noise, drift and
-stuck faults, then the per-channel calibration (reading = gain * raw + offset)."""
+stuck faults, then the per-channel calibration (reading = gain * raw + offset).
+
+The calibration faults act here too, on what a sensor reads and never on the plant:
+a probe sitting in a standard (``probe``), the pH electrode's slope (``ph_slope``), a
+reference weight on a load cell (``reference_g``) and a constant error (``bias``)."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ NOISE_SD: dict[str, float] = {
     "w_chamber": 0.05,
 }
 VCD_RELATIVE_SD = 0.02
+PH_ISOPOTENTIAL = 7.0  # a pH electrode reads 7 at 0 mV whatever its slope
 assert set(NOISE_SD) == set(CALIBRATABLE)
 
 
@@ -50,13 +55,28 @@ class Sensors:
         self.drift_per_h: dict[str, float] = {}
         self.drift_since_s: dict[str, float] = {}
         self.stuck: dict[str, float | None] = {}  # None: freeze at the next reading
+        self.probe: dict[str, float] = {}  # ph/do probe in a standard of this true value
+        self.ph_slope = 1.0  # pH electrode slope as a fraction of Nernstian
+        self.reference_g: dict[str, float] = {}  # load cell -> reference weight added, g
+        self.bias: dict[str, float] = {}  # channel -> constant error added to the raw reading
 
     def raw(self, name: str, true_value: float, t_s: float) -> float:
-        """Raw reading of a calibratable sensor: truth plus noise and drift."""
+        """Raw reading of a calibratable sensor: what the probe sits in (the plant, or a
+        standard), through the pH electrode's slope, plus reference weight, noise, drift
+        and bias. Each term is applied only when its fault is set, so without faults the
+        reading is exactly truth + noise."""
+        if name in self.probe:
+            true_value = self.probe[name]
+        if name == "ph" and self.ph_slope != 1.0:
+            true_value = PH_ISOPOTENTIAL + self.ph_slope * (true_value - PH_ISOPOTENTIAL)
+        if name in self.reference_g:
+            true_value += self.reference_g[name]
         value = true_value + self.rng.gauss(0.0, NOISE_SD[name] * self.noise_factor)
         rate = self.drift_per_h.get(name)
         if rate:
             value += rate * (t_s - self.drift_since_s.get(name, t_s)) / 3600.0
+        if name in self.bias:
+            value += self.bias[name]
         return value
 
     def read(
@@ -68,21 +88,8 @@ class Sensors:
         state: FirmwareState,
     ) -> list[float]:
         """Every channel's current value, in protocol channel order."""
-        truth = {
-            "temp": plant.temp,
-            "ph": plant.ph,
-            "do": plant.do,
-            "co2": plant.co2,
-            "pressure": plant.pressure,
-            "w_source": plant.weight("source"),
-            "w_media": plant.weight("media"),
-            "w_buffer": plant.weight("buffer"),
-            "w_waste": plant.weight("waste"),
-            "w_product": plant.weight("product"),
-            "w_chamber": plant.weight("chamber"),
-        }
         values: dict[str, float] = {}
-        for name, true_value in truth.items():
+        for name, true_value in true_values(plant).items():
             cal = self.calibration[name]
             values[name] = round(cal.gain * self.raw(name, true_value, t_s) + cal.offset, 4)
         density = plant.cell_density() / 1e6
@@ -113,6 +120,23 @@ class Sensors:
         for name, value in values.items():  # a wild fault never puts inf/nan on the wire
             ordered[CHANNEL_INDEX[name]] = min(max(value, -VALUE_LIMIT), VALUE_LIMIT)
         return ordered
+
+
+def true_values(plant: Plant) -> dict[str, float]:
+    """The plant's true value of every calibratable channel, in protocol order."""
+    return {
+        "temp": plant.temp,
+        "ph": plant.ph,
+        "do": plant.do,
+        "co2": plant.co2,
+        "pressure": plant.pressure,
+        "w_source": plant.weight("source"),
+        "w_media": plant.weight("media"),
+        "w_buffer": plant.weight("buffer"),
+        "w_waste": plant.weight("waste"),
+        "w_product": plant.weight("product"),
+        "w_chamber": plant.weight("chamber"),
+    }
 
 
 def interlock_bit(name: str) -> int:

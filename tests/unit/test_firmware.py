@@ -26,6 +26,8 @@ VERBS = [
     "TLM",
     "HIST?",
     "SAFE",
+    "SERVICE",
+    "RAW?",
     "RESET",
     "CAL",
     "FAULT",
@@ -65,6 +67,15 @@ WORDS = [
     "door=1",
     "occlusion=2",
     "-1e-9",
+    "OFF",
+    "w_media",
+    "probe-ph=4.01",
+    "ph-slope=0.95",
+    "probe-do=0",
+    "ref-source=500",
+    "bias-temp=0.4",
+    "1.01",
+    "-0.02",
 ]
 
 
@@ -197,6 +208,8 @@ def test_mutated_valid_lines_never_crash():
             "3 HIST? 0 5000",
             "4 CAL ph 1.01 -0.02",
             "5 VALVE media OPEN",
+            "6 SERVICE ON",
+            "7 RAW? ph",
         )
     ]
     answered = dropped = 0

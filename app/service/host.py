@@ -1,0 +1,236 @@
+"""Service mode's service layer, served on the hardware thread beside the run host: who
+may enter (the service role), when (no run in progress), and every manual act while in
+it (audited, refused by the firmware's interlocks with their reason).
+
+The firmware knows the mode too (its SERVICE state), so a run cannot start while an
+engineer has the instrument (the pre-start check wants READY), and leaving service
+leaves the instrument quiet: pumps stopped, valves closed, rotor stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.batch.host import RunHost
+from app.records import Records
+from app.service.selftest import SelfTest, SelfTestReport
+from app.store.audit import AuditEntry
+from app.store.security import Permission
+from app.store.users import Session
+from hardware.commands import (
+    EnterServiceState,
+    InstrumentCommand,
+    LeaveServiceState,
+    RunPump,
+    SetRotor,
+    SetSetpoint,
+    SetValve,
+    WriteCalibration,
+)
+from hardware.connection import Connection
+from hardware.driver import InstrumentError, RawReading
+from hardware.link import BAUDRATE, READ_TIMEOUT_S
+from hardware.protocol import Reply, encode_frame
+
+
+class ServiceRefused(RuntimeError):
+    """Service mode cannot be entered, or an act needs it first."""
+
+
+@dataclass(frozen=True)
+class ConsoleExchange:
+    """One line typed in the serial console and what came back."""
+
+    sent: str
+    reply: str  # the reply frame as on the wire (``<seq> OK ...*CRC``), or ``ERR <code> ...``
+    fields: dict[str, str]
+    ok: bool
+
+
+class ServiceHost:
+    """``connection`` is read when called (the worker creates it when its thread starts)."""
+
+    def __init__(
+        self,
+        records: Records,
+        runs: RunHost,
+        connection: Callable[[], Connection | None],
+    ) -> None:
+        self.records, self.runs, self.connection = records, runs, connection
+        self.engineer: Session | None = None  # who has the instrument in service mode
+        self.cancel_selftest = threading.Event()  # set from the GUI thread
+
+    # ------------------------------------------------------------------ mode
+    @property
+    def active(self) -> bool:
+        return self.engineer is not None
+
+    def enter(self, session: Session) -> str:
+        self._require(session, "enter")
+        engine = self.runs.engine
+        if engine is not None and not engine.finished:
+            raise ServiceRefused(
+                f"batch {self.runs.batch} is in progress: service mode waits until it ends"
+            )
+        if self.active:
+            return "already in service mode"
+        result = self._send(EnterServiceState())
+        self.engineer = session
+        self._audit(session, "service.enter", old="", new="service")
+        return result
+
+    def leave(self, session: Session) -> str:
+        self._require(session, "leave")
+        if not self.active:
+            return "not in service mode"
+        try:
+            result = self._send(LeaveServiceState())
+        finally:  # the mode ends on the console even if the link is down
+            self.engineer = None
+            self._audit(session, "service.leave", old="service", new="")
+        return result
+
+    # ------------------------------------------------------------------ manual control
+    def pump(self, session: Session, pump: int, rate_ml_min: float, volume_ml=None) -> str:
+        return self._manual(session, RunPump(pump, rate_ml_min, volume_ml))
+
+    def valve(self, session: Session, name: str, open_: bool) -> str:
+        return self._manual(session, SetValve(name, open_))
+
+    def rotor(self, session: Session, rpm: float) -> str:
+        return self._manual(session, SetRotor(rpm))
+
+    def setpoint(self, session: Session, name: str, value: float) -> str:
+        return self._manual(session, SetSetpoint(name, value))
+
+    def _manual(self, session: Session, command: InstrumentCommand) -> str:
+        """Carry out a manual act in service mode; the firmware's refusal (an interlock,
+        a range) reaches the engineer as InstrumentError with its reason."""
+        self._in_service(session)
+        result = self._send(command)
+        self._audit(session, f"service.{command.label.replace(' ', '-')}", new=result)
+        return result
+
+    # ------------------------------------------------------------------ readings
+    def raw(self, session: Session, channel: str) -> RawReading:
+        """A sensor's reading before and after calibration (any firmware state)."""
+        self._require(session, "read")
+        return self._instrument().raw(channel)
+
+    def raw_all(self, session: Session, channels: tuple[str, ...]) -> list[RawReading]:
+        """Several sensors in one trip to the hardware thread (the readings screen)."""
+        self._require(session, "read")
+        instrument = self._instrument()
+        return [instrument.raw(channel) for channel in channels]
+
+    def calibration(self, session: Session, channel: str) -> tuple[float, float]:
+        """The coefficients the instrument holds now (gain, offset)."""
+        self._require(session, "read")
+        return self._instrument().calibration(channel)
+
+    # ------------------------------------------------------------------ link
+    def link_statistics(self, session: Session) -> dict:
+        """The link's counters, its port settings and the recent round-trip times."""
+        self._require(session, "read")
+        link = self._connection().link
+        stats = link.stats
+        return {
+            **stats.snapshot(),
+            "latencies_ms": list(stats.latencies_ms),
+            "port": link.url,
+            "settings": f"{BAUDRATE} baud, 8 data bits, no parity, 1 stop bit, "
+            f"read timeout {READ_TIMEOUT_S * 1000:g} ms",
+        }
+
+    def loopback(self, session: Session, count: int = 100) -> list[float]:
+        """``count`` PING round trips over the instrument's link, in ms: every frame out
+        and its echo back through the whole path (port, cable, firmware parser)."""
+        self._require(session, "test")
+        instrument = self._instrument()
+        times = []
+        for _ in range(count):
+            start = time.perf_counter()
+            instrument.ping()
+            times.append((time.perf_counter() - start) * 1000.0)
+        self._audit(session, "service.loopback", new=f"{count} round trips")
+        return times
+
+    def write_calibration(self, session: Session, channel: str, gain: float, offset: float):
+        """The new coefficients onto the instrument (the record is the caller's next step,
+        app/store/calibrations.py, signed)."""
+        self._in_service(session, Permission.CALIBRATE)
+        return self._send(WriteCalibration(channel, gain, offset))
+
+    # ------------------------------------------------------------------ serial console
+    def console_line(self, session: Session, line: str) -> ConsoleExchange:
+        """Any protocol line (``VERB args``): the driver adds sequence and CRC, and the
+        instrument's answer, refusal included, comes back as received."""
+        self._in_service(session)
+        words = line.split()
+        if not words:
+            raise ValueError("type a command, such as IDN? or GET temp")
+        self._audit(session, "service.console", new=line.strip())
+        try:
+            reply: Reply = self._instrument().request(words[0], *words[1:])
+        except InstrumentError as exc:  # the refusal is the answer the engineer wants
+            return ConsoleExchange(line.strip(), f"ERR {exc.code} {exc.message}", {}, False)
+        frame = encode_frame(reply.payload()).decode("ascii").rstrip("\n")
+        return ConsoleExchange(line.strip(), frame, reply.named(), True)
+
+    # ------------------------------------------------------------------ self-test
+    def selftest(self, session: Session, progress=None) -> SelfTestReport:
+        """Run the self-test here on the hardware thread (it steps the link itself, so
+        telemetry keeps flowing to the screens); ``cancel_selftest`` stops it."""
+        self._in_service(session)
+        connection = self._connection()
+        self.cancel_selftest.clear()
+        test = SelfTest(
+            connection.step, connection.execute, progress=progress, cancel=self.cancel_selftest
+        )
+        listeners = connection.listener.listeners
+        listeners.append(test)
+        try:
+            report = test.run(enter_service=False)
+        finally:
+            listeners.remove(test)
+        verdict = "PASS" if report.passed else "FAIL: " + ", ".join(report.failed)
+        self._audit(session, "service.selftest", new=verdict)
+        return report
+
+    # ------------------------------------------------------------------ helpers
+    def _require(self, session: Session, what: str, permission=Permission.SERVICE_MODE) -> None:
+        self.records.users.require(session, permission, "service", what)
+
+    def _in_service(self, session: Session, permission=Permission.SERVICE_MODE) -> None:
+        self._require(session, "act", permission)
+        if not self.active:
+            raise ServiceRefused("enter service mode first")
+
+    def _connection(self) -> Connection:
+        connection = self.connection()
+        if connection is None:
+            raise ServiceRefused("the hardware thread has not started")
+        return connection
+
+    def _instrument(self):
+        return self._connection().instrument
+
+    def _send(self, command: InstrumentCommand) -> str:
+        return self._connection().execute(command)
+
+    def _audit(self, session: Session, action: str, old: str = "", new: str = "") -> None:
+        identity = self.runs.identity
+        self.records.writer.record(
+            AuditEntry(
+                str(session.user_id),
+                session.full_name,
+                action,
+                "instrument",
+                identity.serial if identity else "?",
+                old_value=old or None,
+                new_value=new or None,
+            )
+        )

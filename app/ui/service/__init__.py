@@ -1,0 +1,1 @@
+"""Service mode screens: for the service role, with no run in progress."""
