@@ -165,3 +165,13 @@ class SerialLink:
         if self._port is None:
             raise LinkError("port is not open")
         return self._port
+
+
+def serial_ports() -> list[tuple[str, str]]:
+    """(device, description) of every serial port on this workstation, by device name,
+    from pyserial's list (it reads the operating system's device list: not on the GUI
+    thread)."""
+    from serial.tools.list_ports import comports
+
+    ports = ((port.device, port.description or "") for port in comports())
+    return sorted((device, "" if text == "n/a" else text) for device, text in ports)

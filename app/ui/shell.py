@@ -97,7 +97,7 @@ class Shell(QMainWindow):
         )
         self.alarms_page = AlarmsPage(parts.runs, session)
         self.history_page = HistoryPage(parts.records.path, self.background)
-        self.service_page = ServicePage(parts.service, session)
+        self.service_page = ServicePage(parts.service, session, self.background)
         self.pages = {
             "login": self.login,
             "lock": self.lock,
@@ -209,7 +209,9 @@ class Shell(QMainWindow):
     def _telemetry(self, batch: TelemetryBatch) -> None:
         self.run_page.add_telemetry(batch)
         if self.stack.currentWidget() is self.service_page:
-            self.service_page.channels.show_values(batch.values[-1])
+            newest = batch.values[-1]
+            self.service_page.channels.show_values(newest)
+            self.service_page.show_values(dict(zip(batch.channels, newest.tolist(), strict=True)))
 
     def _identity(self, identity: Identity) -> None:
         self.top.set_instrument(identity.serial)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.users import Session
+from app.ui.background import Background
 from app.ui.channel_panel import ChannelPanel
 from app.ui.dialogs import DialogHost
 from app.ui.hardware_calls import HardwareCalls
@@ -72,9 +73,15 @@ class ReadingsTab(ServiceTab):
 class ServicePage(DialogHost, QWidget):
     service_changed = Signal(bool)
 
-    def __init__(self, calls: HardwareCalls | None, session: Callable[[], Session | None]) -> None:
+    def __init__(
+        self,
+        calls: HardwareCalls | None,
+        session: Callable[[], Session | None],
+        background: Background | None = None,
+    ) -> None:
         super().__init__()
         self.calls, self.session = calls, session
+        self.background = background  # file and port-list work off the GUI thread
         self.active = False
         column = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -105,7 +112,14 @@ class ServicePage(DialogHost, QWidget):
         self._show_mode()
 
     def _add_tools(self) -> None:
-        """The tools that have their own modules."""
+        """The tools that have their own modules (imported here: they import this one)."""
+        from app.ui.service.link_tab import LinkTab
+        from app.ui.service.manual_tab import ManualTab
+        from app.ui.service.raw_tab import RawTab
+
+        self.add_tab(ManualTab(self))
+        self.add_tab(RawTab(self))
+        self.add_tab(LinkTab(self))
 
     def add_tab(self, tab: ServiceTab) -> Any:
         button = QPushButton(tab.title)
@@ -125,19 +139,37 @@ class ServicePage(DialogHost, QWidget):
         tab.shown()
 
     # ------------------------------------------------------------------ calls
-    def call(self, method: str, *args: Any, done: Callable[[Any], None] | None = None) -> None:
-        """``service_host.method(session, *args)``; a refusal becomes the message line."""
+    def call(
+        self,
+        method: str,
+        *args: Any,
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> bool:
+        """``service_host.method(session, *args)``; a refusal becomes the message line and
+        goes to ``failed``. False when nothing was sent (nobody signed in, no hardware),
+        so a caller waiting for an answer does not wait forever."""
         session = self.session()
         if session is None or self.calls is None:
-            return
+            return False
 
         def answered(ok: bool, value: Any) -> None:
             if not ok:
                 self.say(plain_sentence(value), error=True)
+                if failed is not None:
+                    failed(value)
             elif done is not None:
                 done(value)
 
         self.calls.call(method, session, *args, done=answered)
+        return True
+
+    def show_values(self, values: dict[str, float]) -> None:
+        """The newest telemetry, for the tabs that show live values."""
+        for tab in self.tabs:
+            show = getattr(tab, "show_values", None)
+            if show is not None:
+                show(values)
 
     def say(self, text: str, error: bool = False) -> None:
         set_message(self.message, text, error)
