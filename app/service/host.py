@@ -168,7 +168,15 @@ class ServiceHost:
         """The new coefficients onto the instrument (the record is the caller's next step,
         app/store/calibrations.py, signed)."""
         self._in_service(session, Permission.CALIBRATE)
-        return self._send(WriteCalibration(channel, gain, offset))
+        old_gain, old_offset = self._instrument().calibration(channel)
+        result = self._send(WriteCalibration(channel, gain, offset))
+        self._audit(
+            session,
+            "service.calibration-write",
+            old=f"{channel} gain={old_gain:g} offset={old_offset:g}",
+            new=f"{channel} gain={gain:g} offset={offset:g}",
+        )
+        return result
 
     # ------------------------------------------------------------------ serial console
     def console_line(self, session: Session, line: str) -> ConsoleExchange:
@@ -196,6 +204,7 @@ class ServiceHost:
         test = SelfTest(
             connection.step, connection.execute, progress=progress, cancel=self.cancel_selftest
         )
+        test.identity = self.runs.identity  # identified before the test began listening
         listeners = connection.listener.listeners
         listeners.append(test)
         try:

@@ -98,6 +98,7 @@ class Shell(QMainWindow):
         self.alarms_page = AlarmsPage(parts.runs, session)
         self.history_page = HistoryPage(parts.records.path, self.background)
         self.service_page = ServicePage(parts.service, session, self.background)
+        self.service_page.records = parts.records
         self.pages = {
             "login": self.login,
             "lock": self.lock,
@@ -215,6 +216,7 @@ class Shell(QMainWindow):
 
     def _identity(self, identity: Identity) -> None:
         self.top.set_instrument(identity.serial)
+        self.service_page.identity = identity
 
     def _status(self, status: RunStatus) -> None:
         self.status = status

@@ -41,15 +41,8 @@ def service(qtbot, tmp_path):
     console = Console(options)
     window = build_shell(console, console.create_controller())
     page = window.service_page
-    # Until the shell sets them (and registers the tools), the test does.
-    if getattr(page, "background", None) is None:
-        page.background = window.background
-    if getattr(page, "records", None) is None:
-        page.records = console.records
     tabs = {tab.title: tab for tab in page.tabs}
-    for kind in (CalibrationTab, ConsoleTab, SelfTestTab):
-        if kind.title not in tabs:
-            tabs[kind.title] = page.add_tab(kind(page))
+    assert {CalibrationTab.title, ConsoleTab.title, SelfTestTab.title} <= set(tabs)
     qtbot.addWidget(window)
     console.start()
     window.resize(1280, 800)
@@ -303,3 +296,49 @@ def test_every_service_tool_control_is_at_least_60_px(qtbot, service):
                     f"{tab.title}: {control.accessibleName() or control.text()!r} is "
                     f"{size.width()}x{size.height()}"
                 )
+
+
+def test_do_zero_and_span_and_a_load_cell_with_a_weight_on_the_keypad(qtbot, service):
+    window, console, tabs = service
+    page, tab = window.service_page, tabs["Calibration"]
+    open_tab(qtbot, window, tab)
+    tab.read_samples, tab.read_interval_ms = 6, 100
+
+    inject(qtbot, console, "probe-do=0")
+    tap(qtbot, button(tab, "calibrate do"))
+    assert "zero solution" in tab.instruction.text()
+    read_point(qtbot, tab)
+    tap(qtbot, button(tab, "next"))
+    inject(qtbot, console, "probe-do=100")
+    read_point(qtbot, tab)
+    tap(qtbot, button(tab, "next"))
+    qtbot.waitUntil(lambda: tab.views.currentWidget() is tab.result_view, timeout=WAIT_MS)
+    assert tab.result is not None and tab.result.plausible, tab.verdict.text()
+    assert tab.result.gain == pytest.approx(1.0, abs=0.05)
+    tap(qtbot, button(tab, "cancel calibration"))
+    assert tab.views.currentWidget() is tab.chooser
+    assert "nothing was written" in page.message.text()
+
+    tap(qtbot, button(tab, "calibrate load"))
+    assert not tab.read_button.isEnabled()  # the load cell is chosen first
+    tap(qtbot, button(tab, "choose waste"))
+    assert tab.channel == "w_waste"
+    read_point(qtbot, tab)  # the empty waste hanger
+    tap(qtbot, button(tab, "next"))
+    assert "waste hanger" in tab.instruction.text()
+    assert not tab.read_button.isEnabled()  # the weight is entered first
+    tap(qtbot, button(tab, "reference value"))
+    keypad = dialog_of(qtbot, page).keypad
+    type_on(qtbot, keypad, "500")
+    tap(qtbot, button(keypad, "OK"))
+    qtbot.waitUntil(lambda: tab.values[1] == 500.0, timeout=5000)
+    inject(qtbot, console, "ref-w_waste=500")
+    read_point(qtbot, tab)
+    tap(qtbot, button(tab, "next"))
+    qtbot.waitUntil(lambda: tab.views.currentWidget() is tab.result_view, timeout=WAIT_MS)
+    result = tab.result
+    assert result is not None and result.plausible, tab.verdict.text()
+    assert (result.channel, result.method) == ("w_waste", "load cell tare and span")
+    assert result.gain == pytest.approx(1.0, abs=0.01)
+    assert "waste load cell" in tab.result_title.text()
+    assert tab.apply_button.isEnabled()

@@ -75,20 +75,9 @@ class ToolTab(ServiceTab):
     the tool as well as on the page's message line, the instrument's identity, the
     data and exports folders, and the page's Background and Records."""
 
-    def __init__(self, page: ServicePage) -> None:
-        super().__init__(page)
-        self._identity: Identity | None = None
-        calls = page.calls
-        worker = getattr(getattr(calls, "instrument", None), "worker", None)
-        if worker is not None:  # the identity arrives (again) at every (re)connection
-            worker.identity.connect(self._identity_seen)
-
-    def _identity_seen(self, identity: Identity) -> None:
-        self._identity = identity
-
     @property
     def identity(self) -> Identity | None:
-        return getattr(self.page, "identity", None) or self._identity
+        return self.page.identity  # set by the shell at every (re)connection
 
     @property
     def records(self):
@@ -113,24 +102,9 @@ class ToolTab(ServiceTab):
         done: Callable[[Any], None],
         failed: Callable[[BaseException], None] | None = None,
     ) -> None:
-        """``page.call`` that also tells this tool when the call was refused (the
-        refusal still reaches the page's message line as a sentence)."""
-        page = self.page
-        session = page.session()
-        if session is None or page.calls is None:
-            if failed is not None:
-                failed(RuntimeError("nobody is signed in"))
-            return
-
-        def answered(ok: bool, value: Any) -> None:
-            if ok:
-                done(value)
-                return
-            page.say(plain_sentence(value), error=True)
-            if failed is not None:
-                failed(value)
-
-        page.calls.call(method, session, *args, done=answered)
+        """``page.call``; when nothing could be sent, ``failed`` hears it too."""
+        if not self.page.call(method, *args, done=done, failed=failed) and failed is not None:
+            failed(RuntimeError("nobody is signed in"))
 
 
 def utc_stamp() -> str:
@@ -540,6 +514,8 @@ class CalibrationTab(ToolTab):
         self.values = [None] * len(wizard.steps)
         self.result = None
         self.problem = ""
+        self.samples = []
+        self.last = None
         self.page.say("")
         self._show_step()
         self.views.setCurrentWidget(self.step_view)
@@ -792,11 +768,14 @@ class CalibrationTab(ToolTab):
             item = self.grid.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
-        label = CHANNEL_LABELS.get(channel, channel)
-        self.result_title.setText(f"{wizard.title} · {label}: result")
-        header = ("", "Now on the instrument", "New")
+        what = wizard.title
+        if wizard.channel is None:  # the load cell chosen
+            what += f" · {CHANNEL_LABELS.get(channel, channel)}"
+        self.result_title.setText(f"{what}: result")
+        header = ("", "On the instrument now", "New")
         for col, text in enumerate(header):
             cell = big_label(text, 20, bold=True)
+            cell.setWordWrap(False)
             cell.setObjectName("Hint")
             self.grid.addWidget(cell, 0, col)
         old_gain, old_offset = self.old
@@ -839,7 +818,9 @@ class CalibrationTab(ToolTab):
             else:
                 self.verdict.setText(f"Refused: {result.refusal}.")
                 coloured(self.verdict, theme.BAD, 22)
-        self.apply_button.setEnabled(result is not None and result.plausible and not self.applying)
+        plausible = result is not None and result.plausible
+        self.apply_button.setEnabled(plausible and not self.applying)
+        repolish(self.again_button, "" if plausible else "Primary")  # the way on: again
         self.again_button.setEnabled(not self.applying)
         self.result_cancel.setEnabled(not self.applying)
 
@@ -972,7 +953,7 @@ class CalibrationTab(ToolTab):
             self.page.say(
                 f"{label} calibrated on {serial}: gain {record.gain:.6f}, offset "
                 f"{record.offset:.4f}, signed by {record.user_name}; due "
-                f"{record.due_utc[:10]}."
+                f"{record.due_utc[:10]}. Put the probe or hanger back as the process needs it."
             )
             self.wizard = None
             self.result = None

@@ -110,6 +110,8 @@ class ConsoleTab(ToolTab):
         self.history = QListWidget()
         self.history.setAccessibleName("console history")
         self.history.setWordWrap(True)
+        self.history.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.history.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.history.setSpacing(2)
         font = QFont("DejaVu Sans Mono")
         font.setPixelSize(19)
@@ -162,7 +164,9 @@ class ConsoleTab(ToolTab):
     def _add(self, exchange: ConsoleExchange) -> None:
         lines = [f"> {exchange.sent}", f"< {exchange.reply}"]
         if exchange.ok:
-            lines += [f"    {field}" for field in reply_fields(exchange)]
+            fields = reply_fields(exchange)
+            if fields:
+                lines.append("    " + "   ".join(fields))
         else:
             lines.append("    refused by the instrument")
         item = QListWidgetItem("\n".join(lines))

@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.records import Records
 from app.store.users import Session
 from app.ui.background import Background
 from app.ui.channel_panel import ChannelPanel
 from app.ui.dialogs import DialogHost
 from app.ui.hardware_calls import HardwareCalls
 from app.ui.page_kit import plain_sentence, set_message, touch_button
+from hardware.driver import Identity
 
 
 class ServiceTab(QWidget):
@@ -82,6 +84,8 @@ class ServicePage(DialogHost, QWidget):
         super().__init__()
         self.calls, self.session = calls, session
         self.background = background  # file and port-list work off the GUI thread
+        self.records: Records | None = None  # calibration records, exports (set by the shell)
+        self.identity: Identity | None = None  # the instrument, set at each connection
         self.active = False
         column = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -113,12 +117,18 @@ class ServicePage(DialogHost, QWidget):
 
     def _add_tools(self) -> None:
         """The tools that have their own modules (imported here: they import this one)."""
+        from app.ui.service.calibration_tab import CalibrationTab
+        from app.ui.service.console_tab import ConsoleTab
         from app.ui.service.link_tab import LinkTab
         from app.ui.service.manual_tab import ManualTab
         from app.ui.service.raw_tab import RawTab
+        from app.ui.service.selftest_tab import SelfTestTab
 
         self.add_tab(ManualTab(self))
         self.add_tab(RawTab(self))
+        self.calibration = self.add_tab(CalibrationTab(self))
+        self.selftest = self.add_tab(SelfTestTab(self))
+        self.console = self.add_tab(ConsoleTab(self))
         self.add_tab(LinkTab(self))
 
     def add_tab(self, tab: ServiceTab) -> Any:

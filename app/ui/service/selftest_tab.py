@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QListWidget,
     QStackedWidget,
     QTableWidgetItem,
@@ -32,9 +33,8 @@ from app.ui.service.calibration_tab import ToolTab, big_label, coloured, utc_sta
 from app.ui.service.page import ServicePage
 
 KIT_TEXT = (
-    "The self-test needs the test kit loaded: water in the buffer and media bags "
-    f"({TEST_KIT_FILL['buffer']:g} mL each), the door closed, no process. It moves water, "
-    "spins the rotor and warms the chamber by 1 °C; it takes a few minutes."
+    "Load the test kit first: water in the buffer and media bags "
+    f"({TEST_KIT_FILL['buffer']:g} mL each), the door closed."
 )
 
 
@@ -90,6 +90,11 @@ class SelfTestTab(ToolTab):
             3,
         )
         self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        for col in (1, 2, 3):  # the texts wrap rather than run off the panel
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.views.addWidget(self.table)
         column.addWidget(self.views, 1)
         self._update()
@@ -104,7 +109,10 @@ class SelfTestTab(ToolTab):
         self.views.setCurrentWidget(self.progress)
         self.verdict.setText("Self-test running…")
         coloured(self.verdict, theme.INFO, 26)
-        self.page.say("Self-test running: the instrument moves water, spins and heats.")
+        self.page.say(
+            "Self-test running: the instrument moves water, spins the rotor and warms the "
+            "chamber by 1 °C. It takes a few minutes."
+        )
         self._update()
         self.call("selftest", self.progress_line.emit, done=self._finished, failed=self._aborted)
 
@@ -121,6 +129,10 @@ class SelfTestTab(ToolTab):
 
     def _finished(self, report: SelfTestReport) -> None:
         self.running = False
+        identity = self.identity
+        if report.instrument == "?" and identity is not None:
+            # the test joined the link after the instrument had identified itself
+            report.instrument = f"{identity.serial} firmware {identity.firmware}"
         self.report = report
         self._show_report(report)
         self.page.say("Self-test finished: " + ("PASS." if report.passed else "FAIL."))
@@ -135,15 +147,11 @@ class SelfTestTab(ToolTab):
     def _show_report(self, report: SelfTestReport) -> None:
         failed = len(report.failed)
         total = len(report.items)
+        when = f"{report.instrument.split()[0]}, {report.finished_utc[:16]} UTC"
         if report.passed:
-            self.verdict.setText(
-                f"PASS: all {total} items passed · {report.instrument} · {report.finished_utc}"
-            )
+            self.verdict.setText(f"PASS: all {total} items passed — {when}")
         else:
-            self.verdict.setText(
-                f"FAIL: {failed} of {total} items failed · {report.instrument} · "
-                f"{report.finished_utc}"
-            )
+            self.verdict.setText(f"FAIL: {failed} of {total} items failed — {when}")
         coloured(self.verdict, theme.GOOD if report.passed else theme.BAD, 26)
         self.table.setRowCount(len(report.items))
         for row, item in enumerate(report.items):
