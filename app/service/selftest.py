@@ -147,13 +147,16 @@ class SelfTest:
         return float(self.recent[-1][1][CHANNEL_INDEX[channel]])
 
     def wait_until(self, done: Callable[[], bool], instrument_s: float) -> bool:
-        """Step the link until ``done`` or ``instrument_s`` of instrument time passed."""
-        until = self.t_ms + int(instrument_s * 1000)
+        """Step the link until ``done`` or ``instrument_s`` of instrument time passed
+        (counted from the first sample this test has seen, if none yet)."""
+        until: int | None = self.t_ms + int(instrument_s * 1000) if self.recent else None
         wall_end = time.monotonic() + self.wall_limit_s
         while True:
-            if done():
+            if until is None and self.recent:
+                until = self.t_ms + int(instrument_s * 1000)
+            if self.recent and done():
                 return True
-            if self.recent and self.t_ms >= until:
+            if until is not None and self.t_ms >= until:
                 return False
             if self.cancel.is_set():
                 raise SelfTestAborted("cancelled")
@@ -239,10 +242,10 @@ class SelfTest:
         in_range = low <= mean <= high
         return ItemResult(
             f"sensor {channel} reads and is live",
-            in_range and spread > 0.0,
+            in_range and spread > 0.0 and len(readings) >= WINDOW,
             f"mean {mean:.3f}, spread {spread:.4f} over {len(readings)} readings",
-            f"mean within {low:g}..{high:g} and a spread > 0 (a frozen sensor reads the "
-            "same value every time)",
+            f"{WINDOW} readings, mean within {low:g}..{high:g} and a spread > 0 (a frozen "
+            "sensor reads the same value every time)",
         )
 
     def transfer(self, pump: int, bag: str) -> ItemResult:

@@ -154,7 +154,8 @@ class SelfTestTab(ToolTab):
             self.verdict.setText(f"FAIL: {failed} of {total} items failed — {when}")
         coloured(self.verdict, theme.GOOD if report.passed else theme.BAD, 26)
         self.table.setRowCount(len(report.items))
-        for row, item in enumerate(report.items):
+        # Failed items first: what the engineer must act on is at the top.
+        for row, item in enumerate(sorted(report.items, key=lambda i: i.passed)):
             mark = QTableWidgetItem("pass" if item.passed else "FAIL")
             mark.setForeground(QColor(theme.GOOD if item.passed else theme.BAD))
             font = mark.font()
