@@ -38,8 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME[=VALUE]",
         help="inject a fault from start",
     )
-    parser.add_argument(
-        "--doubling", type=float, default=30.0, help="cell doubling time at 37 °C, hours"
+    growth = parser.add_mutually_exclusive_group()
+    growth.add_argument(
+        "--doubling",
+        type=float,
+        default=30.0,
+        help="maximum (gross) cell doubling time at 37 °C, hours",
+    )
+    growth.add_argument(
+        "--doubling-h",
+        type=float,
+        default=None,
+        metavar="H",
+        help="net doubling time at 37 °C in the exponential phase (fresh medium, past the"
+        " lag, far from confluence), hours",
     )
     parser.add_argument("--serial", default="SIM-0001", help="instrument serial number")
     parser.add_argument("--kit", default="KIT-CART-0001", help="ID of the loaded kit")
@@ -68,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 1.0 <= args.doubling <= 1000.0:
         print("error: --doubling must be 1..1000 hours", file=sys.stderr)
         return 2
+    if args.doubling_h is not None and not 1.0 <= args.doubling_h <= 1000.0:
+        print("error: --doubling-h must be 1..1000 hours", file=sys.stderr)
+        return 2
     try:
         faults = [parse_fault(text) for text in args.fault]
     except FaultError as exc:
@@ -81,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --fill: {exc}", file=sys.stderr)
         return 2
-    plant = Plant(vessels=kit, doubling_h=args.doubling)
+    plant = Plant(vessels=kit, doubling_h=args.doubling, net_doubling_h=args.doubling_h)
     firmware = Firmware(plant, args.serial, args.kit, args.seed)
     reset_after = None
     for fault in faults:

@@ -39,6 +39,8 @@ GLUCOSE_PER_CELL_H = 2.0e-11  # mmol per cell per hour
 BICARB_PER_GLUCOSE = 0.5  # lactate produced consumes bicarbonate
 OUR_PER_CELL_ML_H = 2.0e-5  # % air saturation per hour per (cell/mL)
 DEATH_RATE_H = 0.001
+GLUCOSE_KS_MM = 0.2  # Monod half-saturation of growth on glucose
+FRESH_NUTRIENT = MEDIA_GLUCOSE_MM / (MEDIA_GLUCOSE_MM + GLUCOSE_KS_MM)
 STARVED_DEATH_RATE_H = 0.03
 
 
@@ -136,7 +138,8 @@ class Plant:
     true state; sensors (noise, drift, calibration) are the firmware's business."""
 
     vessels: dict[str, Vessel] = field(default_factory=default_kit)
-    doubling_h: float = 30.0
+    doubling_h: float = 30.0  # gross: before death, nutrient and density limits, and lag
+    net_doubling_h: float | None = None  # set: the exponential-phase doubling (see growth)
     temp: float = AMBIENT_C
     heater_element: float = 0.0  # effective heater power 0..1 after element lag
     heater_power: float = 0.0  # commanded 0..1
@@ -253,14 +256,24 @@ class Plant:
         )
 
     def growth_rate_h(self) -> float:
-        """Specific growth rate (1/h) of the chamber culture under current conditions."""
+        """Specific growth rate (1/h) of the chamber culture under current conditions.
+
+        By default ``doubling_h`` sets the gross maximum rate. With ``net_doubling_h`` set
+        (``--doubling-h``) that is the doubling time the culture shows at 37 °C in fresh
+        medium, past its lag and far from confluence: the maximum rate makes up for the
+        death rate, and the glucose term is relative to fresh medium's, so a culture
+        really doubles in that time and analytics can be checked against it."""
         chamber = self.vessels["chamber"]
         if chamber.volume < 1.0 or chamber.cells <= 0.0:
             return 0.0
-        mu_max = math.log(2) / self.doubling_h
         temperature = math.exp(-(((self.temp - 37.0) / 5.0) ** 2))
         glucose_mm = chamber.glucose / (chamber.volume / 1000.0)
-        nutrient = glucose_mm / (glucose_mm + 0.2)
+        nutrient = glucose_mm / (glucose_mm + GLUCOSE_KS_MM)
+        if self.net_doubling_h is None:
+            mu_max = math.log(2) / self.doubling_h
+        else:
+            mu_max = math.log(2) / self.net_doubling_h + DEATH_RATE_H
+            nutrient = min(1.0, nutrient / FRESH_NUTRIENT)
         density = max(0.0, 1.0 - chamber.cells / chamber.volume / X_MAX_PER_ML)
         lag = 1.0 - math.exp(-self.culture_age / LAG_TAU_S)
         return mu_max * temperature * nutrient * density * lag
