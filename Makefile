@@ -1,12 +1,15 @@
 # Two commands set up and run everything on a fresh machine:
 #   make run    creates .venv, installs CellDeck, opens the console on the simulator
 #   make test   creates .venv, installs CellDeck + test tools, runs every test headless
+# and one builds the installer (docs/packaging.md):
+#   make package   PyInstaller bundle in dist/celldeck/ and dist/celldeck_<version>_<arch>.deb
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+PKG_STAMP := $(VENV)/.packaging
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench package clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,5 +39,15 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_review
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_run_detail
 
+$(PKG_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,package]'
+	touch $(PKG_STAMP)
+
+package: $(PKG_STAMP)
+	tools/packaging-tools.sh
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/celldeck.spec
+	packaging/linux/build-deb.sh dist/celldeck dist
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

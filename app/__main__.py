@@ -2,6 +2,8 @@
 
 celldeck [--data-dir D] [--port URL | --demo] [--kiosk]   open the console
 celldeck simulator [simulator options]                    run the simulated instrument
+celldeck --self-test                                      check an installation, exit 0/1
+celldeck --version                                        version, commit, build date
 """
 
 from __future__ import annotations
@@ -40,6 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--screenshot", metavar="FILE", help="with --quit-after: save the window as PNG first"
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (temporary records, the bundled simulator over a pty,"
+        " telemetry, audit chain, the window drawn offscreen); one line, exit 0 or 1",
+    )
+    parser.add_argument(
+        "--version", action="store_true", help="print version, git commit and build date"
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("gui", help="open the console (the default)")
     data_dir_after = argparse.ArgumentParser(add_help=False)  # --data-dir after the subcommand
@@ -71,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulator_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.version:
+        from app.version import version_text
+
+        print(version_text())
+        return 0
+    if args.self_test:
+        from app.install_check import run_self_test
+
+        return run_self_test()
     if args.command == "verify-audit":
         from app.paths import resolve_data_dir
         from app.records_cli import verify_audit
@@ -96,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     options = ConsoleOptions(
         data_dir=args.data_dir,
         port=args.port,
-        demo=args.demo or not args.port,
+        demo=args.demo,  # no --port: the stored site port, else the simulator (Console)
         kiosk=args.kiosk,
         high_contrast=args.high_contrast,
         telemetry_hz=args.telemetry_hz,

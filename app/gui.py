@@ -28,6 +28,9 @@ def run_gui(options: ConsoleOptions) -> int:
         print(f"celldeck: {exc}", file=sys.stderr)
         return 1
     window = build_shell(console, controller)
+    from app.first_paint import report_first_paint
+
+    report_first_paint(window)  # CELLDECK_REPORT_FIRST_PAINT=1: launch timing
     console.start()
     if options.kiosk:
         window.showFullScreen()

@@ -2,13 +2,14 @@
 only those on the screen) for a QA reviewer's own tools.
 
 The file starts with PREAMBLE_LINES lines beginning with "#" that say what the copy
-is: when and by whom it was taken, from which database, with which filters, the
-audit chain's verification at that moment and how many entries follow. They travel
-with the data, so a copy passed on by e-mail still says whether the trail it came
-from was intact. Then the header of ``audit.csv`` (the run export's columns, same
-names and order) followed by run_id, user_id, tz, workstation and hash; entries in
-the chain's order, oldest first. The preamble always has the same number of lines,
-so tools can skip it (pandas: ``skiprows=PREAMBLE_LINES``).
+is: which CellDeck wrote it (version, commit, build date), when and by whom it was
+taken, from which database, with which filters, the audit chain's verification at that
+moment and how many entries follow. They travel with the data, so a copy passed on by
+e-mail still says whether the trail it came from was intact. Then the header of
+``audit.csv`` (the run export's columns, same names and order) followed by run_id,
+user_id, tz, workstation and hash; entries in the chain's order, oldest first. The
+preamble always has the same number of lines, so tools can skip it (pandas:
+``skiprows=PREAMBLE_LINES``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.store.audit import VerifyResult
 from app.store.audit_query import AuditFilter, count_audit, iter_audit
 from app.store.checks import verify_database
 from app.store.db import connect, utc_now
+from app.version import build_info
 
 EXTRA_HEADER = ("run_id", "user_id", "tz", "workstation", "hash")
 HEADER = (*AUDIT_HEADER, *EXTRA_HEADER)
@@ -76,7 +78,7 @@ def _write(
         conn.execute("BEGIN")  # the count and the rows from one snapshot
         total = count_audit(conn, where)
         preamble = (
-            "CellDeck audit trail export",
+            f"CellDeck audit trail export ({build_info().summary()})",
             f"Exported {utc_now()} (UTC) by {exported_by}",
             f"Database: {Path(db_path).resolve()}",
             f"Filters: {where.describe()}",

@@ -1,5 +1,9 @@
 """CSV copies of a run's record: every telemetry sample (process and instrument time,
-UTC, every channel) and every audit entry of the run, for a reviewer's own tools."""
+UTC, every channel) and every audit entry of the run, for a reviewer's own tools.
+
+Each file starts with PREAMBLE_LINES line(s) beginning with "#": what the file holds,
+when it was exported and by which CellDeck (version, commit, build date); then the
+column header. Tools skip it (pandas: ``skiprows=PREAMBLE_LINES``)."""
 
 from __future__ import annotations
 
@@ -12,17 +16,26 @@ import numpy as np
 
 from app.review.record import AuditRow, RunRecordData
 from app.store.audit_query import AuditEntryRow
-from app.store.db import connect
+from app.store.db import connect, utc_now
 from app.store.historian import DTYPE
+from app.version import build_info
 from hardware.protocol import CHANNEL_NAMES
 
 CHUNK = 50_000  # samples read at a time: a 14-day run never sits in memory whole
+PREAMBLE_LINES = 1
+
+
+def preamble(what: str) -> str:
+    """The first line of a run's CSV file (with the csv module's line end)."""
+    line = f"# {what} · exported {utc_now()} (UTC) by {build_info().summary()}"
+    return " ".join(line.split()) + "\r\n"
 
 
 def export_samples(db_path: str | Path, run_id: int, path: Path) -> int:
     """Write the run's samples; returns how many."""
     written = 0
     with closing(connect(db_path, readonly=True)) as conn, path.open("w", newline="") as out:
+        out.write(preamble(f"CellDeck run {run_id}: telemetry samples"))
         writer = csv.writer(out)
         writer.writerow(["process_ms", "boot", "instrument_ms", "utc", *CHANNEL_NAMES])
         last = -1
@@ -63,6 +76,7 @@ def audit_cells(a: AuditRow | AuditEntryRow) -> list[object]:
 
 def export_audit(record: RunRecordData, path: Path) -> int:
     with path.open("w", newline="") as out:
+        out.write(preamble(f"CellDeck run {record.run_id} (batch {record.batch_id}): audit trail"))
         writer = csv.writer(out)
         writer.writerow(AUDIT_HEADER)
         for a in record.audit:

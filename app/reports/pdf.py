@@ -1,7 +1,8 @@
 """The batch record as a PDF a QA reviewer would accept: header, parameters, each
 step with its times, operators, answers and notes, the exceptions, an alarm summary,
 trend plots of the whole run, the signatures (printed name, date and time, meaning),
-"page N of M" and the record's hash on every page. Qt only (QTextDocument laid out on
+"page N of M" and the record's hash on every page, and under them the CellDeck that
+wrote the file (version, commit, build date). Qt only (QTextDocument laid out on
 QPdfWriter pages); no browser."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtGui import (
 from app.reports.trend_image import draw_trends
 from app.review.exceptions import RunException
 from app.review.record import RunRecordData
+from app.version import build_info
 
 DPI = 150
 SCREEN_DPI = 96
@@ -138,7 +140,8 @@ def write_html_pdf(
     text: str, path: Path, title: str, footer: str, images: dict[str, QImage] | None = None
 ) -> int:
     """Lay ``text`` (Qt rich-text HTML) out on A4 pages with ``footer`` and "page N of
-    M" on each; returns the number of pages. QPdfWriter needs no widgets: any thread."""
+    M" on each, the software's version and build below them; returns the number of
+    pages. QPdfWriter needs no widgets: any thread."""
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setPageLayout(
@@ -150,7 +153,8 @@ def write_html_pdf(
         )
     )
     writer.setTitle(title)
-    writer.setCreator("CellDeck")
+    software = build_info().summary()
+    writer.setCreator(software)
     document = QTextDocument()
     font = QFont("DejaVu Sans")
     font.setPointSize(9)
@@ -159,7 +163,7 @@ def write_html_pdf(
         document.addResource(QTextDocument.ResourceType.ImageResource, name, image)
     document.setHtml(text)
     page = writer.pageLayout().paintRectPixels(DPI)
-    footer_px = FOOTER_PT * 2 * DPI / 72
+    footer_px = FOOTER_PT * 3 * DPI / 72  # two lines: the footer, then the software
     body = QSizeF(page.width(), page.height() - footer_px)
     scale = DPI / SCREEN_DPI  # the document lays out in screen pixels: points stay points
     layout = QSizeF(body.width() / scale, body.height() / scale)
@@ -180,15 +184,19 @@ def write_html_pdf(
             small = QFont("DejaVu Sans")
             small.setPointSize(FOOTER_PT - 1)
             painter.setFont(small)
+            line = QRectF(0, body.height(), body.width(), footer_px / 2)
             painter.drawText(
-                QRectF(0, body.height(), body.width(), footer_px),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                footer,
+                line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, footer
             )
             painter.drawText(
-                QRectF(0, body.height(), body.width(), footer_px),
+                line,
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                 f"page {index + 1} of {pages}",
+            )
+            painter.drawText(
+                line.translated(0, footer_px / 2),
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                software,
             )
     finally:
         painter.end()

@@ -1,5 +1,7 @@
 """The self-test report as a dated PDF with pass or fail per item: what a service
-engineer files as an operational-qualification aid."""
+engineer files as an operational-qualification aid. It names the console software that
+ran the test (version, commit, build date) in its header and, like every CellDeck PDF,
+in the footer."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 from app.reports.pdf import write_html_pdf
 from app.service.selftest import SelfTestReport
+from app.version import build_info
 
 
 def selftest_html(report: SelfTestReport) -> str:
@@ -21,6 +24,7 @@ def selftest_html(report: SelfTestReport) -> str:
     return (
         "<h2>Instrument self-test</h2>"
         f"<p>Instrument: {html.escape(report.instrument)}<br>"
+        f"Console software: {html.escape(build_info().summary())}<br>"
         f"Started: {report.started_utc}<br>Finished: {report.finished_utc}<br>"
         f"Verdict: <b>{html.escape(verdict)}</b></p>"
         "<table border='1' cellspacing='0' cellpadding='4' width='100%'>"

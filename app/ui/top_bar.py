@@ -1,10 +1,11 @@
 """The top bar, always in view: instrument and link state, the run in one line, the
 active-alarm count in the colour of the highest priority, who is signed in, the clock,
-and the lock button."""
+and the lock button. Tapping the clock opens About (version, commit, build date): the
+bar has no room for one more button at 1280 px with a long name signed in."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDateTime, QTimer, Signal
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -68,6 +69,12 @@ class TopBar(QFrame):
         row.addWidget(self.user)
         self.clock = QLabel()
         self.clock.setObjectName("Clock")
+        self.clock.setAccessibleName("about")
+        self.clock.setToolTip("About CellDeck: version and build")
+        self.clock.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.clock.setMinimumWidth(theme.MIN_TOUCH_PX)  # a tap target like any button
+        self.clock.installEventFilter(self)
+        self.about_dialog = None
         row.addWidget(self.clock)
         self.lock_button = QPushButton("Lock")
         self.lock_button.setAccessibleName("lock")
@@ -84,6 +91,20 @@ class TopBar(QFrame):
         self._timer.timeout.connect(self._tick)
         self._timer.start(1000)
         self.set_alarms(())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.clock and event.type() == QEvent.Type.MouseButtonRelease:
+            self.show_about()  # a tap on the clock (touch arrives as a mouse release)
+            return True
+        return super().eventFilter(watched, event)
+
+    def show_about(self) -> None:
+        """The About dialog (version, commit, build date), over the whole window."""
+        from app.ui.about import AboutDialog
+
+        if self.about_dialog is None:  # made once, on first use: start-up stays quick
+            self.about_dialog = AboutDialog(self.window())
+        self.about_dialog.open()
 
     def _tick(self) -> None:
         self.clock.setText(QDateTime.currentDateTime().toString("HH:mm"))

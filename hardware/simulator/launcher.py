@@ -20,8 +20,17 @@ class SimulatorError(RuntimeError):
     """The simulator process did not start or did not report its port."""
 
 
+def simulator_command() -> list[str]:
+    """How to start the simulator: ``python -m hardware.simulator`` from source; in an
+    installed bundle (PyInstaller: no Python interpreter beside it) the bundled
+    executable itself with its ``simulator`` subcommand."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "simulator"]
+    return [sys.executable, "-m", "hardware.simulator"]
+
+
 class SimulatorProcess:
-    """``python -m hardware.simulator`` with the given options, as a managed child."""
+    """The simulator (``simulator_command()``) with the given options, as a managed child."""
 
     def __init__(self, args: Sequence[str] = (), exit_with_parent: bool = True) -> None:
         self.args = [*args]
@@ -35,7 +44,7 @@ class SimulatorProcess:
 
     def start(self) -> str:
         """Start the process and return the URL to open (a pty path or socket://...)."""
-        command = [sys.executable, "-m", "hardware.simulator", *self.args]
+        command = [*simulator_command(), *self.args]
         # stderr to a file, not a pipe nobody drains (a full pipe would stall the simulator)
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(

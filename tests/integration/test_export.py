@@ -10,8 +10,10 @@ import pytest
 from pypdf import PdfReader
 
 from app.batch.recipe import load_recipe_file
+from app.reports.csv_export import PREAMBLE_LINES
 from app.review.exceptions import find_exceptions
 from app.review.record import load_run_record
+from app.version import build_info
 from tests.headless import RECIPES, celldeck, complete_demo_run
 
 
@@ -54,11 +56,17 @@ def test_export_writes_a_pdf_with_every_step_and_signature_and_the_csvs(finished
         assert signature.meaning in text
     pages = len(PdfReader(pdf).pages)
     assert f"page {pages} of {pages}" in text and record.content_hash() in text
+    software = build_info().summary()
+    assert software in text  # the CellDeck that wrote the record, on every page
     with (folder / "samples.csv").open() as f:
+        preamble = [f.readline() for _ in range(PREAMBLE_LINES)]
         rows = list(csv.reader(f))
+    assert preamble[0].startswith("# CellDeck run 1: telemetry samples") and software in preamble[0]
     assert rows[0][:4] == ["process_ms", "boot", "instrument_ms", "utc"] and len(rows) > 100
     with (folder / "audit.csv").open() as f:
+        preamble = [f.readline() for _ in range(PREAMBLE_LINES)]
         audit = list(csv.DictReader(f))
+    assert "(batch B-EXPORT-1): audit trail" in preamble[0] and software in preamble[0]
     assert len(audit) == len(record.audit) and audit[-1]["action"] == "run.state"
 
 
