@@ -40,7 +40,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         "--speed", type=float, default=SELFTEST_SIM_SPEED, help="simulator speed factor"
     )
     service.add_argument("--pdf", metavar="FILE", help="also write the report as PDF")
-    service.add_argument("--timeout", type=float, default=600.0, help="give up after S seconds")
+    service.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="least wall-clock seconds any one wait may take (a real heater step takes longer)",
+    )
 
 
 @contextmanager

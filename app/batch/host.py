@@ -114,6 +114,7 @@ class RunHost:
         self.samples_seen = 0
         self.lines: list[str] = []
         self._unfinished: UnfinishedRun | None = None
+        self.service_by: str | None = None  # the engineer with the instrument in service mode
         self._next_status = 0.0
 
     # ------------------------------------------------------------------ recovery
@@ -232,6 +233,10 @@ class RunHost:
             checks[0] = Check("instrument connected", False, f"link {self.link.value.lower()}")
         if self.engine is not None and not self.engine.finished:
             checks.append(Check("no run in progress", False, f"batch {self.batch} is running"))
+        if self.service_by:
+            checks.append(
+                Check("not in service mode", False, f"{self.service_by} has it in service mode")
+            )
         return checks
 
     def start(

@@ -9,6 +9,7 @@ leaves the instrument quiet: pumps stopped, valves closed, rotor stopped.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -19,7 +20,7 @@ from app.batch.host import RunHost
 from app.records import Records
 from app.service.selftest import SelfTest, SelfTestReport
 from app.store.audit import AuditEntry
-from app.store.security import Permission
+from app.store.security import Permission, allowed
 from app.store.users import Session
 from hardware.commands import (
     EnterServiceState,
@@ -34,7 +35,22 @@ from hardware.commands import (
 from hardware.connection import Connection
 from hardware.driver import InstrumentError, RawReading, ReplyTimeout
 from hardware.link import BAUDRATE, READ_TIMEOUT_S
-from hardware.protocol import Reply, encode_frame
+from hardware.protocol import STATES, FirmwareState, Reply, encode_frame
+
+SERVICE_STATE = float(STATES.index(FirmwareState.SERVICE))
+
+# Verbs the serial console does not send: each would change the instrument behind the
+# console's back (coefficients without a signed record, the mode or the link's rate
+# out of step with what the console believes).
+CONSOLE_REFUSED = {
+    "CAL": "calibration is written by the Calibration tab (signed and recorded)",
+    "SERVICE": "service mode is entered and left with the button at the top",
+    "RESET": "a firmware reset ends service mode: use the instrument's own procedure",
+    "TLM": "the console sets the telemetry rate it needs",
+}
+
+
+log = logging.getLogger(__name__)
 
 
 class ServiceRefused(RuntimeError):
@@ -71,28 +87,54 @@ class ServiceHost:
 
     def enter(self, session: Session) -> str:
         self._require(session, "enter")
-        engine = self.runs.engine
-        if engine is not None and not engine.finished:
-            raise ServiceRefused(
-                f"batch {self.runs.batch} is in progress: service mode waits until it ends"
-            )
+        self._no_run("service mode waits until it ends")
         if self.active:
+            engineer = self.engineer
+            if engineer is not None and engineer.user_id != session.user_id:
+                raise ServiceRefused(f"{engineer.full_name} has the instrument in service mode")
             return "already in service mode"
         result = self._send(EnterServiceState())
         self.engineer = session
+        self.runs.service_by = session.full_name  # no run starts meanwhile
         self._audit(session, "service.enter", old="", new="service")
         return result
 
     def leave(self, session: Session) -> str:
-        self._require(session, "leave")
+        """Leaving needs the role only, not an unlocked session: an engineer whose
+        session locked, or who signs out, must not leave the instrument in service."""
+        if not allowed(session.role, Permission.SERVICE_MODE):
+            self._require(session, "leave")  # refuses and audits the attempt
         if not self.active:
             return "not in service mode"
         try:
             result = self._send(LeaveServiceState())
         finally:  # the mode ends on the console even if the link is down
-            self.engineer = None
+            self._ended()
             self._audit(session, "service.leave", old="service", new="")
         return result
+
+    def leave_at_shutdown(self) -> None:
+        """The console is closing: stop a self-test, quieten the instrument, leave."""
+        if not self.active:
+            return
+        engineer = self.engineer
+        try:
+            self._send(LeaveServiceState())
+        except Exception as exc:  # the link may be gone; the record says so
+            log.warning("leaving service mode at shutdown: %s", exc)
+        finally:
+            self._ended()
+            if engineer is not None:
+                self._audit(engineer, "service.leave", old="service", new="console closed")
+
+    def _ended(self) -> None:
+        self.engineer = None
+        self.runs.service_by = None
+
+    def _no_run(self, why: str) -> None:
+        engine = self.runs.engine
+        if engine is not None and not engine.finished:
+            raise ServiceRefused(f"batch {self.runs.batch} is in progress: {why}")
 
     # ------------------------------------------------------------------ manual control
     def pump(self, session: Session, pump: int, rate_ml_min: float, volume_ml=None) -> str:
@@ -111,9 +153,13 @@ class ServiceHost:
         """Carry out a manual act in service mode; the firmware's refusal (an interlock,
         a range) reaches the engineer as InstrumentError with its reason."""
         self._in_service(session)
-        result = self._send(command)
-        self._audit(session, f"service.{command.label.replace(' ', '-')}", new=result)
-        return result
+        action = f"service.{command.label.replace(' ', '-')}"
+        self._audit(session, action, new=repr(command))  # recorded before the act
+        try:
+            return self._send(command)
+        except InstrumentError as exc:
+            self._audit(session, "service.refused", new=f"{command.label}: {exc.message}")
+            raise
 
     # ------------------------------------------------------------------ readings
     def raw(self, session: Session, channel: str) -> RawReading:
@@ -149,7 +195,7 @@ class ServiceHost:
     def loopback(self, session: Session, count: int = 100) -> list[float]:
         """``count`` PING round trips over the instrument's link, in ms: every frame out
         and its echo back through the whole path (port, cable, firmware parser)."""
-        self._require(session, "test")
+        self._in_service(session)  # 100 round trips hold the hardware thread: not during a run
         instrument = self._instrument()
         times = []
         for _ in range(count):
@@ -169,14 +215,13 @@ class ServiceHost:
         app/store/calibrations.py, signed)."""
         self._in_service(session, Permission.CALIBRATE)
         old_gain, old_offset = self._instrument().calibration(channel)
-        result = self._send(WriteCalibration(channel, gain, offset))
-        self._audit(
+        self._audit(  # recorded before the instrument changes
             session,
             "service.calibration-write",
             old=f"{channel} gain={old_gain:g} offset={old_offset:g}",
             new=f"{channel} gain={gain:g} offset={offset:g}",
         )
-        return result
+        return self._send(WriteCalibration(channel, gain, offset))
 
     # ------------------------------------------------------------------ serial console
     def console_line(self, session: Session, line: str) -> ConsoleExchange:
@@ -186,6 +231,10 @@ class ServiceHost:
         words = line.split()
         if not words:
             raise ValueError("type a command, such as IDN? or GET temp")
+        verb = words[0].upper()
+        writes_calibration = verb == "CAL" and len(words) > 2  # reading one is fine
+        if writes_calibration or (verb in CONSOLE_REFUSED and verb != "CAL"):
+            raise ServiceRefused(CONSOLE_REFUSED[verb])
         self._audit(session, "service.console", new=line.strip())
         try:
             reply: Reply = self._instrument().request(words[0], *words[1:])
@@ -209,6 +258,9 @@ class ServiceHost:
         listeners.append(test)
         try:
             report = test.run(enter_service=False)
+        except Exception as exc:
+            self._audit(session, "service.selftest", new=f"aborted: {exc}")
+            raise
         finally:
             listeners.remove(test)
         verdict = "PASS" if report.passed else "FAIL: " + ", ".join(report.failed)
@@ -220,9 +272,22 @@ class ServiceHost:
         self.records.users.require(session, permission, "service", what)
 
     def _in_service(self, session: Session, permission=Permission.SERVICE_MODE) -> None:
+        """Acts need the service mode this engineer entered, with the firmware still in
+        its service state (a reset or the watchdog ends it) and no run in progress."""
         self._require(session, "act", permission)
-        if not self.active:
+        engineer = self.engineer
+        if engineer is None:
             raise ServiceRefused("enter service mode first")
+        if engineer.user_id != session.user_id:
+            raise ServiceRefused(f"{engineer.full_name} has the instrument in service mode")
+        state = self.runs.values.get("state")
+        if state is not None and state != SERVICE_STATE:
+            self._ended()
+            self._audit(session, "service.leave", old="service", new="instrument left it")
+            raise ServiceRefused(
+                "the instrument left service mode (a reset or the watchdog): enter it again"
+            )
+        self._no_run("manual control waits until it ends")
 
     def _connection(self) -> Connection:
         connection = self.connection()

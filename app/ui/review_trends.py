@@ -5,7 +5,7 @@ comparison.
 The view picks the level: whenever the visible range settles, that range is read again
 from the historian at ``POINTS`` buckets (min and max per bucket, so extremes never
 vanish), down to raw samples when zoomed in far enough. Queries run on the background
-thread; a reply for a range no longer shown is dropped.
+thread; a reply for an earlier run's load is dropped.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ class ReviewTrends(QWidget):
             x=np.array(self.exception_ms, dtype=float) / self.scale_ms,
             y=np.full(len(self.exception_ms), 0.9),
         )
-        last = max((s.end_ms or s.start_ms for s in steps), default=0)
+        last = max(max((s.end_ms or s.start_ms for s in steps), default=0), self.last_ms)
         x0 = np.array([s.start_ms for s in steps], dtype=float) / self.scale_ms
         x1 = np.array([s.end_ms if s.end_ms is not None else last for s in steps], dtype=float)
         brushes = [pg.mkBrush(STEP_BRUSHES[i % 2]) for i in range(len(steps))]
@@ -257,7 +257,7 @@ class ReviewTrends(QWidget):
         x0, x1 = self.first_plot.viewRange()[0]
         per_px = (x1 - x0) / max(self.timeline.width(), 1.0)
         shown_until = float("-inf")
-        last = max((s.end_ms or s.start_ms for s in self.steps), default=0)
+        last = max(max((s.end_ms or s.start_ms for s in self.steps), default=0), self.last_ms)
         for step, label in zip(self.steps, self.step_labels, strict=True):
             start = step.start_ms / self.scale_ms
             end = (step.end_ms if step.end_ms is not None else last) / self.scale_ms
@@ -273,7 +273,7 @@ class ReviewTrends(QWidget):
             return
         x = self.timeline.vb.mapSceneToView(position).x() * self.scale_ms
         for step in self.steps:
-            end = step.end_ms if step.end_ms is not None else step.start_ms
+            end = step.end_ms if step.end_ms is not None else self.last_ms  # still running
             if step.start_ms <= x <= max(end, step.start_ms + 1):
                 self.show_span(step.start_ms, end)
                 self.step_tapped.emit(step.number)

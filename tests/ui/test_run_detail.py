@@ -120,7 +120,9 @@ def test_timeline_events_move_the_trends_and_a_second_run_overlays(qtbot, shell)
     assert tapped.args == [wash.number]
     x0, x1 = trends.first_plot.viewRange()[0]
     assert x0 * trends.scale_ms < wash.start_ms < wash.end_ms < x1 * trends.scale_ms
-    qtbot.waitUntil(lambda: trends.level != "", timeout=5000)  # the zoom was read again
+    trends.show_span(wash.start_ms, wash.start_ms + 60_000)  # a minute: read again, finer
+    narrower = lambda: trends.queried[1] - trends.queried[0] < trends.last_ms  # noqa: E731
+    qtbot.waitUntil(narrower, timeout=5000)
 
     page.compare_button.click()
     picker = page.dialog

@@ -78,11 +78,36 @@ def test_entering_and_leaving_is_audited_and_the_firmware_holds_runs_off(qtbot, 
     assert ok, checks
     ready = next(c for c in checks if c.name == "instrument ready")
     assert not ready.ok and "SERVICE" in ready.detail  # no run starts on a serviced instrument
+    held = next(c for c in checks if c.name == "not in service mode")
+    assert not held.ok and engineer.full_name in held.detail
+
+    ok, refused = ask(qtbot, window, "console_line", engineer, "CAL ph 1.2 0")
+    assert not ok and "Calibration tab" in str(refused)  # no unsigned coefficients
+    ok, refused = ask(qtbot, window, "console_line", engineer, "SERVICE OFF")
+    assert not ok and isinstance(refused, ServiceRefused)
+    ok, exchange = ask(qtbot, window, "console_line", engineer, "CAL ph")  # reading is fine
+    assert ok and exchange.ok and "gain" in exchange.fields, exchange
 
     window.sign_out()  # the engineer leaving does not leave the instrument in service
     qtbot.waitUntil(lambda: not console.service.active, timeout=15000)
     qtbot.waitUntil(lambda: console.host.values.get("state") == 0.0, timeout=15000)
     assert audit(console, "service.leave") == [(engineer.full_name, None)]
+
+
+def test_closing_the_console_leaves_service_mode(qtbot, console_shell):
+    window, console = console_shell
+    engineer = console.records.users.login("service", DEMO_PASSWORD)
+    ok, _ = ask(qtbot, window, "enter", engineer)
+    assert ok and console.service.active
+    records_path = console.records.path
+    service = console.service
+    console.stop()
+    assert not service.active
+    with sqlite3.connect(records_path) as conn:
+        left = conn.execute(
+            "SELECT user_name, new_value FROM audit WHERE action = 'service.leave'"
+        ).fetchall()
+    assert left == [(engineer.full_name, "console closed")]
 
 
 def test_service_mode_is_refused_during_a_running_batch(qtbot, console_shell):

@@ -205,6 +205,7 @@ class ServicePage(DialogHost, QWidget):
     def leave_on_sign_out(self, session: Session) -> None:
         """An engineer signing out leaves service mode: the instrument is not left in it."""
         if self.active and self.calls is not None:
+            self.calls.host.cancel_selftest.set()  # a running self-test stops first
             self.calls.call("leave", session)
             self.set_active(False)
 
