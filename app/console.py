@@ -83,6 +83,7 @@ class Console:
         worker.listeners.append(self.host)  # batch runs are served on the hardware thread
         worker.before_connect = self.host.find_unfinished  # a run the last console left
         self.service = ServiceHost(self.records, self.host, lambda: worker.connection)
+        worker.listeners.append(self.service)  # hears the firmware leave its service state
         return self.controller
 
     def start(self) -> None:

@@ -32,12 +32,10 @@ from hardware.commands import (
     SetValve,
     WriteCalibration,
 )
-from hardware.connection import Connection
-from hardware.driver import InstrumentError, RawReading, ReplyTimeout
+from hardware.connection import Connection, LinkState, Sample
+from hardware.driver import Identity, InstrumentError, RawReading, ReplyTimeout
 from hardware.link import BAUDRATE, READ_TIMEOUT_S
-from hardware.protocol import STATES, FirmwareState, Reply, encode_frame
-
-SERVICE_STATE = float(STATES.index(FirmwareState.SERVICE))
+from hardware.protocol import Event, FirmwareState, Reply, encode_frame
 
 # Verbs the serial console does not send: each would change the instrument behind the
 # console's back (coefficients without a signed record, the mode or the link's rate
@@ -78,6 +76,7 @@ class ServiceHost:
     ) -> None:
         self.records, self.runs, self.connection = records, runs, connection
         self.engineer: Session | None = None  # who has the instrument in service mode
+        self.firmware_left = False  # a STATE or BOOT event said the firmware left SERVICE
         self.cancel_selftest = threading.Event()  # set from the GUI thread
 
     # ------------------------------------------------------------------ mode
@@ -94,7 +93,7 @@ class ServiceHost:
                 raise ServiceRefused(f"{engineer.full_name} has the instrument in service mode")
             return "already in service mode"
         result = self._send(EnterServiceState())
-        self.engineer = session
+        self.engineer, self.firmware_left = session, False
         self.runs.service_by = session.full_name  # no run starts meanwhile
         self._audit(session, "service.enter", old="", new="service")
         return result
@@ -129,7 +128,28 @@ class ServiceHost:
 
     def _ended(self) -> None:
         self.engineer = None
+        self.firmware_left = False
         self.runs.service_by = None
+
+    # ------------------------------------------------------------------ listener
+    # Served on the hardware thread (worker.listeners): the firmware's own word on its
+    # state. Telemetry lags a mode change; the numbered events do not get lost.
+    def on_events(self, events: list[Event]) -> None:
+        for event in events:
+            left = event.code == "BOOT" or (
+                event.code == "STATE" and event.data.get("state") != FirmwareState.SERVICE.value
+            )
+            if left and self.active:
+                self.firmware_left = True
+
+    def on_state(self, state: LinkState, detail: str) -> None:
+        """Link changes need nothing here (a reboot during an outage arrives as BOOT)."""
+
+    def on_identity(self, identity: Identity) -> None:
+        """The run host keeps the identity."""
+
+    def on_samples(self, samples: list[Sample]) -> None:
+        """Telemetry needs nothing here."""
 
     def _no_run(self, why: str) -> None:
         engine = self.runs.engine
@@ -280,8 +300,7 @@ class ServiceHost:
             raise ServiceRefused("enter service mode first")
         if engineer.user_id != session.user_id:
             raise ServiceRefused(f"{engineer.full_name} has the instrument in service mode")
-        state = self.runs.values.get("state")
-        if state is not None and state != SERVICE_STATE:
+        if self.firmware_left:
             self._ended()
             self._audit(session, "service.leave", old="service", new="instrument left it")
             raise ServiceRefused(

@@ -1,13 +1,17 @@
 """Every run on this workstation, newest first, filtered by a date range, state, batch
-ID and who started it; a tap on a row opens the run's detail for review."""
+ID and who started it; a tap on a row opens the run's detail for review. With
+"Compare…" on, taps choose runs instead (kept across filter changes, so runs found
+by different filters can be compared) and "Compare N runs" opens them side by side;
+the first run chosen is the reference when the comparison aligns by step."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QItemSelectionModel, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
     QHBoxLayout,
     QHeaderView,
@@ -29,6 +33,7 @@ class HistoryPage(DialogHost, QWidget):
     """The run list and its filters; queries run on the background thread."""
 
     open_run = Signal(int)
+    compare_runs = Signal(list)  # run ids, the reference first
     COLUMNS = ("Run", "Batch", "Recipe", "State", "Started by", "Started (UTC)", "Ended (UTC)")
     STATES = ("All", "Running", "Held", "Complete", "Stopped", "Aborted")
 
@@ -36,10 +41,26 @@ class HistoryPage(DialogHost, QWidget):
         super().__init__()
         self.db_path, self.background = db_path, background
         self.filter = RunFilter()
+        self.picking = False
+        self.picked: list[int] = []  # in the order tapped
+        self._count_text = ""
         column = QVBoxLayout(self)
+        top = QHBoxLayout()
         title = QLabel("Run history")
         title.setObjectName("PageTitle")
-        column.addWidget(title)
+        top.addWidget(title, 1)
+        self.pick_button = QPushButton("Compare…")
+        self.pick_button.setCheckable(True)
+        self.pick_button.setAccessibleName("choose runs to compare")
+        self.pick_button.toggled.connect(self.set_picking)
+        self.compare_button = QPushButton("Compare 0 runs")
+        self.compare_button.setObjectName("Primary")
+        self.compare_button.setAccessibleName("compare chosen runs")
+        self.compare_button.clicked.connect(lambda: self.compare_runs.emit(list(self.picked)))
+        self.compare_button.hide()
+        top.addWidget(self.pick_button)
+        top.addWidget(self.compare_button)
+        column.addLayout(top)
         dates = QHBoxLayout()
         self.dates = DateRangeBar()
         self.dates.changed.connect(lambda since, until: self._set(since_utc=since, until_utc=until))
@@ -78,10 +99,48 @@ class HistoryPage(DialogHost, QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.cellClicked.connect(
-            lambda row, _: self.open_run.emit(int(self.table.item(row, 0).text()))
-        )
+        self._single_selection = self.table.selectionMode()
+        self.table.cellClicked.connect(self._tapped)
         column.addWidget(self.table, 1)
+
+    def _tapped(self, row: int, _column: int) -> None:
+        """Open the run, or (choosing runs to compare) add or remove it."""
+        run_id = int(self.table.item(row, 0).text())
+        if not self.picking:
+            self.open_run.emit(run_id)
+            return
+        if run_id in self.picked:
+            self.picked.remove(run_id)
+        else:
+            self.picked.append(run_id)
+        self._show_picked()
+
+    def set_picking(self, on: bool) -> None:
+        """Taps choose runs (on) or open one (off, the choice forgotten)."""
+        self.picking, self.picked = on, []
+        self.pick_button.setChecked(on)
+        self.pick_button.setText("Stop comparing" if on else "Compare…")
+        self.table.setSelectionMode(
+            QAbstractItemView.SelectionMode.MultiSelection if on else self._single_selection
+        )
+        self.compare_button.setVisible(on)
+        self._show_picked()
+
+    def _show_picked(self) -> None:
+        """The chosen runs selected in the table, the count and the Compare button."""
+        model, selection = self.table.model(), self.table.selectionModel()
+        selection.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in range(self.table.rowCount()):
+            if int(self.table.item(row, 0).text()) in self.picked:
+                selection.select(model.index(row, 0), flags)
+        n = len(self.picked)
+        self.compare_button.setText(f"Compare {n} runs")
+        self.compare_button.setEnabled(n >= 2)
+        extra = ""
+        if self.picking:
+            extra = f" · Tap the runs to compare ({n} chosen; the first is the reference)"
+        self.count.setText(self._count_text + extra)
 
     def _ask(self, field: str, prompt: str) -> None:
         dialog = TextEntryDialog(prompt, f"{prompt} (clear the field for any)", parent=self)
@@ -103,10 +162,10 @@ class HistoryPage(DialogHost, QWidget):
             self.count.setText(f"The history cannot be read: {rows}")
             return
         if not rows:
-            self.count.setText("No run on this workstation matches these filters.")
+            self._count_text = "No run on this workstation matches these filters."
         else:
             newest = " (the newest 500)" if len(rows) == 500 else ""
-            self.count.setText(f"{len(rows)} run(s){newest}")
+            self._count_text = f"{len(rows)} run(s){newest}"
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             cells = (
@@ -120,3 +179,4 @@ class HistoryPage(DialogHost, QWidget):
             )
             for c, value in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(str(value)))
+        self._show_picked()

@@ -37,6 +37,7 @@ from app.store.security import Permission, allowed
 from app.store.users import Session
 from app.ui.alarms_page import AlarmsPage
 from app.ui.background import Background
+from app.ui.compare_page import ComparePage
 from app.ui.hardware_calls import HardwareCalls
 from app.ui.history_page import HistoryPage
 from app.ui.lock_screen import LockScreen
@@ -115,6 +116,10 @@ class Shell(QMainWindow):
             parts.records.path.parent / "exports",
         )
         self.pages["detail"] = self.detail_page
+        self.compare_page = ComparePage(
+            parts.records.path, self.background, parts.records.path.parent / "exports"
+        )
+        self.pages["compare"] = self.compare_page
         self._build()
         self._connect()
         self._inactivity = QTimer(self)
@@ -205,6 +210,8 @@ class Shell(QMainWindow):
         self.lock.switch_user.connect(self.sign_out)
         self.history_page.open_run.connect(self.open_run)
         self.detail_page.back.connect(lambda: self.show_page("history"))
+        self.history_page.compare_runs.connect(self.open_comparison)
+        self.compare_page.back.connect(lambda: self.show_page("history"))
 
     # ------------------------------------------------------------------ signals in
     def _telemetry(self, batch: TelemetryBatch) -> None:
@@ -319,6 +326,18 @@ class Shell(QMainWindow):
         for name, button in self.nav_buttons.items():
             button.setChecked(name == "history")
         self.stack.setCurrentWidget(self.detail_page)
+
+    def open_comparison(self, run_ids: list[int]) -> None:
+        """Runs side by side, for those who may review (as ``open_run``)."""
+        session = self.session
+        if session is None or session.locked:
+            return
+        if not allowed(session.role, Permission.RECORD_REVIEW):
+            return
+        self.compare_page.load(run_ids)
+        for name, button in self.nav_buttons.items():
+            button.setChecked(name == "history")
+        self.stack.setCurrentWidget(self.compare_page)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QApplication.instance().removeEventFilter(self)

@@ -12,6 +12,7 @@ from app.records import DEMO_PASSWORD
 from app.service.host import ServiceRefused
 from app.store.users import PermissionDenied
 from app.ui import theme
+from hardware.commands import ResetFirmware
 
 
 @pytest.fixture
@@ -92,6 +93,24 @@ def test_entering_and_leaving_is_audited_and_the_firmware_holds_runs_off(qtbot, 
     qtbot.waitUntil(lambda: not console.service.active, timeout=15000)
     qtbot.waitUntil(lambda: console.host.values.get("state") == 0.0, timeout=15000)
     assert audit(console, "service.leave") == [(engineer.full_name, None)]
+
+
+def test_a_firmware_reset_ends_service_mode(qtbot, console_shell):
+    window, console = console_shell
+    engineer = console.records.users.login("service", DEMO_PASSWORD)
+    ok, _ = ask(qtbot, window, "enter", engineer)
+    assert ok
+    boots = console.host.identity.boot
+    worker = console.controller.worker
+    console.controller.run_on_hardware_thread(
+        lambda: worker.connection.execute(ResetFirmware())
+    )
+    qtbot.waitUntil(lambda: console.service.firmware_left, timeout=15000)
+    ok, refused = ask(qtbot, window, "valve", engineer, "media", True)
+    assert not ok and "left service mode" in str(refused)
+    assert not console.service.active
+    assert audit(console, "service.leave") == [(engineer.full_name, "instrument left it")]
+    assert console.host.identity.boot >= boots
 
 
 def test_closing_the_console_leaves_service_mode(qtbot, console_shell):
