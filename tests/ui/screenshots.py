@@ -7,8 +7,8 @@ Demo recipe and saves, at 1920x1080 and 1280x800, the login, the run screen mid-
 prompt, the alarm list and the lock screen into screenshots/ (git-ignored). With
 ``--review``: a Demo run is first completed headless, then a supervisor's history and
 run detail (header, exceptions, trends, timeline, sign-off) and the same run overlaid on
-another with the trends moved to an alarm from the events list, and the audit trail
-viewer, are saved instead.
+another with the trends moved to an alarm from the events list, the audit trail viewer
+and the two runs compared are saved instead.
 """
 
 from __future__ import annotations
@@ -174,7 +174,17 @@ def main() -> int:
         when(lambda: page.table.rowCount() > 0 and not page.busy, audit_shown)
 
     def audit_shown() -> None:
-        QTimer.singleShot(500, lambda: (shoot("audit"), app.quit()))
+        QTimer.singleShot(500, compare)
+
+    def compare() -> None:
+        shoot("audit")
+        shell.open_comparison([1, 2])
+        page = shell.compare_page
+        when(lambda: page.table.rowCount() == 2, lambda: QTimer.singleShot(1500, compared_runs))
+
+    def compared_runs() -> None:
+        shoot("compare")
+        app.quit()
 
     if review:
         when(lambda: shell.login.tiles.count() > 0, review_screens)
