@@ -4,7 +4,6 @@ demo mode) and hardware thread; and takes them down in order."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from hardware.worker import InstrumentController
 
 log = logging.getLogger(__name__)
 
-LEAVE_SERVICE_TIMEOUT_S = 10.0  # a self-test's own clean-up included
 DEMO_KIT = "CART-STD-SIM-0001"  # the demo instrument has the kit the shipped recipes need
 
 
@@ -91,31 +89,12 @@ class Console:
             self.create_controller()
         self.controller.start()
 
-    def _leave_service(self) -> None:
-        """An engineer's service mode does not outlive the console: a running self-test
-        is cancelled (it quietens the instrument) and the firmware leaves its service
-        state, on the hardware thread, before the thread is stopped (bounded wait)."""
-        service, controller = self.service, self.controller
-        if service is None or controller is None or not service.active:
-            return
-        service.cancel_selftest.set()
-        done = threading.Event()
-
-        def leave() -> None:
-            try:
-                service.leave_at_shutdown()
-            finally:
-                done.set()
-
-        controller.run_on_hardware_thread(leave)
-        if not done.wait(LEAVE_SERVICE_TIMEOUT_S):
-            log.warning("service mode not left within %s s at shutdown", LEAVE_SERVICE_TIMEOUT_S)
-
     def stop(self) -> None:
         """Service mode left, then the instrument (no more data coming), then the records,
         then the simulator."""
         if self.controller is not None:
-            self._leave_service()
+            if self.service is not None:
+                self.service.leave_before_shutdown(self.controller)
             self.controller.shutdown()
             self.controller = None
         if self.host is not None:

@@ -23,7 +23,6 @@ import zipfile
 from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 from app.store.calibrations import history
@@ -155,8 +154,8 @@ def _batch_references(db_path: Path) -> list[str]:
             for column in ("batch_id", "kit_id"):
                 rows = conn.execute(f"SELECT DISTINCT {column} FROM runs")
                 found.update(str(v).strip() for (v,) in rows if v and str(v).strip())
-    except sqlite3.Error:
-        return []
+    except sqlite3.Error as exc:  # fail closed: no bundle rather than one that may leak
+        raise RuntimeError(f"the records cannot be read to scrub the log: {exc}") from exc
     return sorted(found, key=len, reverse=True)
 
 
@@ -188,10 +187,9 @@ def _instrument_text(identity_text: str, secrets: list[str]) -> str:
 
 
 def _version() -> str:
-    try:
-        return metadata.version("celldeck")
-    except metadata.PackageNotFoundError:
-        return "(version unknown: not installed as a package)"
+    from app.version import version_text
+
+    return version_text()  # version, commit and build date, in a bundle too
 
 
 def _calibration_csv(db_path: Path) -> tuple[str, str]:

@@ -113,7 +113,7 @@ class ServiceHost:
         return result
 
     def leave_at_shutdown(self) -> None:
-        """The console is closing: stop a self-test, quieten the instrument, leave."""
+        """The console is closing (on the hardware thread): leave service mode."""
         if not self.active:
             return
         engineer = self.engineer
@@ -125,6 +125,32 @@ class ServiceHost:
             self._ended()
             if engineer is not None:
                 self._audit(engineer, "service.leave", old="service", new="console closed")
+
+    def leave_before_shutdown(self, controller, timeout_s: float = 10.0) -> None:
+        """From the GUI thread, before the hardware thread stops: a running self-test is
+        cancelled (it quietens the instrument), then service mode is left there (bounded
+        wait). With the thread already gone, the instrument's watchdog takes it to its
+        safe state; the record says the console closed."""
+        if not self.active:
+            return
+        self.cancel_selftest.set()
+        if not controller.thread.isRunning():
+            engineer = self.engineer
+            self._ended()
+            if engineer is not None:
+                self._audit(engineer, "service.leave", old="service", new="console closed")
+            return
+        done = threading.Event()
+
+        def leave() -> None:
+            try:
+                self.leave_at_shutdown()
+            finally:
+                done.set()
+
+        controller.run_on_hardware_thread(leave)
+        if not done.wait(timeout_s):
+            log.warning("service mode not left within %s s at shutdown", timeout_s)
 
     def _ended(self) -> None:
         self.engineer = None

@@ -28,7 +28,7 @@ class ComparePicker(TouchDialog):
         super().__init__("Compare", parent)
         self.chosen: int | None = None
         self.chosen_label = ""
-        self.this_run = this_run
+        self.this_run, self.recipe = this_run, recipe
         self.add_title(f"Overlay another run of {recipe}")
         self.status = self.add_message("Reading the history…")
         self.choices: list = []
@@ -45,7 +45,8 @@ class ComparePicker(TouchDialog):
         if not ok:
             self.status.setText(f"The history cannot be read: {rows}")
             return
-        rows = [r for r in rows if r.run_id != self.this_run and r.ended_utc][:CHOICES]
+        same = [r for r in rows if r.recipe.rsplit(" v", 1)[0] == self.recipe]  # not "Demo 2"
+        rows = [r for r in same if r.run_id != self.this_run and r.ended_utc][:CHOICES]
         self.status.setText(
             "Shown in grey on the same process-time axis."
             if rows

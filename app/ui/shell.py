@@ -341,6 +341,9 @@ class Shell(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         QApplication.instance().removeEventFilter(self)
+        service = self.parts.service
+        if service is not None:  # service mode does not outlive the window
+            service.host.leave_before_shutdown(self.parts.instrument)
         self.parts.instrument.shutdown()
         self.background.close()
         super().closeEvent(event)

@@ -131,11 +131,11 @@ def test_pump_valve_rotor_and_heater_by_hand(qtbot, tools):
     # More in the chamber than running backwards below takes out (a chamber drawn dry
     # trips the bubble interlock).
     qtbot.waitUntil(lambda: values["p1_vol"] > start_volume + 10.0, timeout=WAIT_MS)
-    assert pump.live.text().startswith("60.0 mL/min")
+    qtbot.waitUntil(lambda: pump.live.text().startswith("60.0 mL/min"), timeout=WAIT_MS)
     assert "mL pumped" in pump.live.text()
     tap(qtbot, button(manual, "pump 1 stop"))
     qtbot.waitUntil(lambda: values["p1_rate"] == 0.0, timeout=WAIT_MS)
-    assert pump.live.text().startswith("stopped")
+    qtbot.waitUntil(lambda: pump.live.text().startswith("stopped"), timeout=WAIT_MS)
     tap(qtbot, button(manual, "pump 1 volume"))
     keypad(qtbot, page, "5")
     assert pump.volume_button.text() == "Volume 5 mL"
