@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from app.analytics.harvest import HarvestPrediction, predict_harvest
+from app.analytics.kinetics import KineticsEstimate, LiveKinetics
 from app.batch.alarms import AlarmDefinition, AlarmState, Priority
 from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt, nominal_seconds
@@ -25,7 +27,7 @@ from app.batch.journal import JournalMismatch
 from app.batch.prestart import Check, StartRequest, prestart_checks
 from app.batch.recipe import Kit, Recipe
 from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
-from app.batch.states import State, Trigger
+from app.batch.states import FINAL, State, Trigger
 from app.records import Records
 from app.store.audit import AuditEntry
 from app.store.calibrations import due_dates
@@ -43,6 +45,11 @@ from hardware.protocol import CHANNEL_INDEX, Event
 STATUS_EVERY_S = 0.25  # status to the screen at most 4 times a second from telemetry
 RUN_SETPOINT_LIMITS = {"temp_sp": (30.0, 38.0), "co2_sp": (0.0, 10.0)}
 """What an operator may set during a run (tighter than the instrument's own limits)."""
+KINETICS_FEED_S = 300.0
+"""Samples for the live kinetics are gathered on the host and handed over in chunks of
+this much process time: one ``LiveKinetics.add`` per 5 min instead of one per batch (its
+buckets are 10 min, so an estimate comes at most 5 min later)."""
+VCD, VOLUME = CHANNEL_INDEX["vcd"], CHANNEL_INDEX["w_chamber"]
 
 
 class PrestartFailed(ValueError):
@@ -88,6 +95,17 @@ class RunStatus:
     values: dict[str, float] = field(default_factory=dict)
     alarm_definitions: tuple[AlarmDefinition, ...] = ()  # for limit lines on the trends
     kit: Kit | None = None  # the recipe's kit: bag capacities for the schematic
+    # live growth kinetics (app.analytics; None until the window holds enough points;
+    # inf when the culture is not growing) and the harvest prediction, in process time
+    doubling_h: float | None = None
+    doubling_low_h: float | None = None
+    doubling_high_h: float | None = None
+    fold_expansion: float | None = None
+    total_cells: float | None = None
+    harvest_target_cells: float | None = None  # the dose predicted for (None: no prediction)
+    harvest_eta_s: float | None = None  # when total cells reach the dose (process s)
+    harvest_early_s: float | None = None
+    harvest_late_s: float | None = None
 
 
 class RunHost:
@@ -116,6 +134,10 @@ class RunHost:
         self._unfinished: UnfinishedRun | None = None
         self.service_by: str | None = None  # the engineer with the instrument in service mode
         self._next_status = 0.0
+        self.kinetics: LiveKinetics | None = None  # the run's live growth estimator
+        self._kinetics_buffer: list[tuple[float, float, float]] = []
+        self.estimate: KineticsEstimate | None = None
+        self.harvest: HarvestPrediction | None = None
 
     # ------------------------------------------------------------------ recovery
     def find_unfinished(self) -> tuple[int, int] | None:
@@ -155,6 +177,7 @@ class RunHost:
             raise ValueError(f"run {unfinished.run_id} cannot be resumed: {exc}") from exc
         self.engine, self.record, self.recipe = engine, record, recipe
         self.batch, self._unfinished = unfinished.batch_id, unfinished
+        self._new_kinetics()  # fresh: from the back-fill on (see docs/analytics.md)
         self.recorder.start_run(unfinished.run_id)
         self._line(
             f"resuming run {unfinished.run_id} (batch {unfinished.batch_id}) at step "
@@ -176,6 +199,7 @@ class RunHost:
                 "not resumed here"
             )
             self.engine = None
+            self.kinetics = None
             self.recorder.stop_run()
             return
         engine.recovered("console")
@@ -195,9 +219,17 @@ class RunHost:
         self.samples_seen += len(samples)
         newest = samples[-1].values
         self.values = {name: float(newest[i]) for name, i in CHANNEL_INDEX.items()}
-        if self.engine is not None:
+        engine = self.engine
+        if engine is not None:
+            growing = self.kinetics is not None and engine.state not in FINAL
+            buffer = self._kinetics_buffer
             for sample in samples:
-                self.engine.on_sample(sample.boot, sample.t_ms, sample.values)
+                engine.on_sample(sample.boot, sample.t_ms, sample.values)
+                if growing and engine.clock == (sample.boot, sample.t_ms):  # taken as new
+                    values = sample.values
+                    buffer.append((engine.process_s, values[VCD], values[VOLUME]))
+            if buffer and buffer[-1][0] - buffer[0][0] >= KINETICS_FEED_S:
+                self._feed_kinetics()
         self.recorder.add(
             np.fromiter((s.boot for s in samples), np.int32, len(samples)),
             np.fromiter((s.t_ms for s in samples), np.int64, len(samples)),
@@ -269,6 +301,7 @@ class RunHost:
         self.recorder.start_run(run_id)
         self.engine = BatchEngine(recipe, recipe.resolve(overrides), self.send, record)
         self.record, self.recipe, self.batch = record, recipe, batch.strip()
+        self._new_kinetics()
         self.engine.start(session.full_name)
         self._publish(force=True)
         return run_id
@@ -442,6 +475,30 @@ class RunHost:
             stored.exception(30.0)
         self.recorder.close()
 
+    # ------------------------------------------------------------------ kinetics
+    def _new_kinetics(self) -> None:
+        self.kinetics = LiveKinetics()
+        self._kinetics_buffer = []
+        self.estimate = self.harvest = None
+
+    def _harvest_target(self) -> float | None:
+        """The dose the harvest is predicted for: the recipe's expected product_cells,
+        its lower bound (the least dose that passes); None when the recipe has none."""
+        cells = self.recipe.outcome.get("product_cells") if self.recipe else None
+        return cells[0] if cells and cells[0] > 0.0 else None
+
+    def _feed_kinetics(self) -> None:
+        buffer, self._kinetics_buffer = self._kinetics_buffer, []
+        if self.kinetics is None or not buffer:
+            return
+        t_s, vcd, volume = np.array(buffer, dtype=np.float64).T
+        estimate = self.kinetics.add(t_s, vcd, volume)
+        if estimate is None or estimate is self.estimate:
+            return
+        self.estimate = estimate
+        target = self._harvest_target()
+        self.harvest = predict_harvest(estimate, target) if target else None
+
     # ------------------------------------------------------------------ status
     def _line(self, text: str) -> None:
         self.lines = [*self.lines[-49:], text]
@@ -487,7 +544,29 @@ class RunHost:
             values=self.values,
             alarm_definitions=tuple(engine.alarms.definitions),
             kit=recipe.kit,
+            **self._growth(),
         )
+
+    def _growth(self) -> dict[str, float | None]:
+        """The RunStatus fields of the live kinetics and the harvest prediction."""
+        estimate, harvest = self.estimate, self.harvest
+        if estimate is None:
+            return {}
+        growth: dict[str, float | None] = {
+            "doubling_h": estimate.doubling_h,
+            "doubling_low_h": estimate.doubling_low_h,
+            "doubling_high_h": estimate.doubling_high_h,
+            "fold_expansion": estimate.fold_expansion,
+            "total_cells": estimate.total_cells,
+        }
+        if harvest is not None:
+            growth.update(
+                harvest_target_cells=harvest.target_cells,
+                harvest_eta_s=harvest.eta_s,
+                harvest_early_s=harvest.early_s,
+                harvest_late_s=harvest.late_s,
+            )
+        return growth
 
     def _alarm_message(self, tag: str) -> str:
         definition = self._engine().alarms.alarms[tag].definition

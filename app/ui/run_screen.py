@@ -5,6 +5,7 @@ to the run host through the RunController; nothing here blocks the GUI thread.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
@@ -54,6 +55,35 @@ def _duration(seconds: float) -> str:
     return f"{days} d {hours} h" if days else f"{hours} h {minutes:02d} min"
 
 
+def _hours(value: float) -> str:
+    return f"{value:.1f}" if math.isfinite(value) else "—"  # inf: not growing
+
+
+def _day(process_s: float) -> str:
+    return f"{process_s / 86400.0:.1f}" if math.isfinite(process_s) else "—"
+
+
+def growth_text(status: RunStatus) -> str:
+    """The run screen's growth line from the live kinetics in the run status, e.g.
+    ``Growth: doubling 29.8 h (27.9–31.9) · 12.3× expansion · dose reached ≈ day 7.3
+    (7.0–7.6)`` (day of process time); the label wraps it where the header is narrow."""
+    if status.doubling_h is None:
+        return "Growth: not enough data yet"
+    text = (
+        f"Growth: doubling {_hours(status.doubling_h)} h "
+        f"({_hours(status.doubling_low_h)}–{_hours(status.doubling_high_h)})"
+        f" · {status.fold_expansion:.1f}× expansion"
+    )
+    if status.harvest_eta_s is None:
+        return text
+    dose = f"dose reached ≈ day {_day(status.harvest_eta_s)}"
+    if math.isinf(status.harvest_eta_s):
+        dose = "dose not reached at this growth"
+    elif status.harvest_early_s != status.harvest_late_s:
+        dose += f" ({_day(status.harvest_early_s)}–{_day(status.harvest_late_s)})"
+    return f"{text} · {dose}"
+
+
 class RunScreen(DialogHost, QWidget):
     new_run = Signal()  # the finished run was dismissed: show the start panel
 
@@ -98,8 +128,13 @@ class RunScreen(DialogHost, QWidget):
         self.step = QLabel("")
         self.step.setStyleSheet("font-size: 28px; font-weight: bold; background: transparent;")
         self.step.setWordWrap(True)
+        self.growth = QLabel("")  # live kinetics and harvest prediction (docs/analytics.md)
+        self.growth.setAccessibleName("growth")
+        self.growth.setStyleSheet("font-size: 20px; background: transparent;")
+        self.growth.setWordWrap(True)  # the header's width is the run screen's budget
         left.addWidget(self.recipe)
         left.addWidget(self.step)
+        left.addWidget(self.growth)
         row.addLayout(left, 1)
         self.time_left = QLabel("")
         self.time_left.setStyleSheet("font-size: 24px; background: transparent;")
@@ -146,6 +181,7 @@ class RunScreen(DialogHost, QWidget):
         self.step.setText(f"Step {status.step} of {status.steps}: {status.step_name}")
         finished = status.state in ("Complete", "Stopped", "Aborted")
         self.time_left.setText("" if finished else f"time left ≈ {_duration(status.time_left_s)}")
+        self.growth.setText(growth_text(status))
         colour = STATE_COLOURS.get(status.state, theme.MUTED)
         self.state.setText(status.state.upper())
         self.state.setStyleSheet(

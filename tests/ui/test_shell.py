@@ -106,3 +106,56 @@ def test_top_bar_says_plainly_when_the_instrument_is_in_its_safe_state(qtbot):
     bar.set_safe(False)
     bar.set_link("CONNECTED", "CD-1000 SIM-0001")
     assert bar.link_text.text() == "Connected"
+
+
+def test_the_run_screen_shows_growth_and_still_fits_1280_by_800(qtbot, tmp_path):
+    import math
+
+    from app.batch.host import RunStatus
+    from app.ui.run_screen import growth_text
+
+    console, window = console_shell(qtbot, ConsoleOptions(data_dir=str(tmp_path), demo=True))
+    screen = window.run_page.screen
+    day = 86400.0
+    status = RunStatus(
+        recipe="CAR-T expansion, 10 days",
+        recipe_version="1",
+        batch="B-2026-0001",
+        state="Running",
+        step=5,
+        steps=9,
+        step_name="Expand the culture for several days with feeds",
+        time_left_s=5 * day,
+        process_s=3 * day,
+        doubling_h=29.83,
+        doubling_low_h=27.9,
+        doubling_high_h=31.9,
+        fold_expansion=12.34,
+        total_cells=1.2e9,
+        harvest_target_cells=1.5e9,
+        harvest_eta_s=7.3 * day,
+        harvest_early_s=7.0 * day,
+        harvest_late_s=7.6 * day,
+    )
+    screen.show_status(status)
+    assert screen.growth.text() == (
+        "Growth: doubling 29.8 h (27.9–31.9) · 12.3× expansion · dose reached ≈ day 7.3 (7.0–7.6)"
+    )
+    assert screen.growth.font().pixelSize() >= 20 or "20px" in screen.growth.styleSheet()
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 800, hint
+    assert growth_text(RunStatus(state="Running")) == "Growth: not enough data yet"
+    stalled = RunStatus(
+        doubling_h=math.inf,
+        doubling_low_h=200.0,
+        doubling_high_h=math.inf,
+        fold_expansion=1.0,
+        harvest_eta_s=math.inf,
+        harvest_early_s=40 * day,
+        harvest_late_s=math.inf,
+    )
+    assert growth_text(stalled) == (
+        "Growth: doubling — h (200.0–—) · 1.0× expansion · dose not reached at this growth"
+    )
+    window.close()
+    console.stop()

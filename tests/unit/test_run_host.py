@@ -4,6 +4,7 @@ fault, shelve, change a set-point; and a set-point change is audited before it i
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.batch.host import PrestartFailed, RunHost
@@ -13,8 +14,9 @@ from app.records import DEMO_PASSWORD, Records
 from app.store.recipes import RecipeLibrary
 from app.store.users import PermissionDenied
 from hardware.commands import SetSetpoint
-from hardware.connection import LinkState
+from hardware.connection import LinkState, Sample
 from hardware.driver import Identity
+from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES
 
 DEMO = Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml"
 READY = {"door": 0.0, "state": 0.0, "ilk": 0.0, "temp_sp": 37.0}
@@ -91,3 +93,58 @@ def test_a_setpoint_change_needs_a_reason_a_range_and_is_audited_first(setting):
     assert row == ("37", "36.5", "per deviation DV-12")
     with pytest.raises(PermissionDenied):
         host.shelve(operator, "LINE_PRESSURE_HIGH", "sensor check", 30)
+
+
+def _samples(t0_s: float, hours: float, every_s: float, vcd, volume: float = 40.0) -> list:
+    """Synthetic telemetry: READY channels, the given cell density (a function of process
+    hours) and chamber volume, one sample every ``every_s``."""
+    samples = []
+    for t in np.arange(t0_s, t0_s + hours * 3600.0, every_s):
+        values = [0.0] * len(CHANNEL_NAMES)
+        for name, value in {**READY, "vcd": vcd(t / 3600.0), "w_chamber": volume}.items():
+            values[CHANNEL_INDEX[name]] = value
+        samples.append(Sample(int(t * 1000), tuple(values), 1.7e9 + t, 1, False))
+    return samples
+
+
+def test_the_run_status_carries_live_growth_and_the_harvest_prediction(setting):
+    records, host, _, version = setting
+    host.start(login(records, "operator"), version, "B-1", "B-1")
+    assert host.status().doubling_h is None  # not enough data yet
+    growing = _samples(0.0, 30.0, 10.0, lambda h: 0.3 * 2.0 ** (h / 30.0))  # 30 h doubling
+    for start in range(0, len(growing), 25):  # batches as they come from the connection
+        host.on_samples(growing[start : start + 25])
+    status = host.status()
+    assert status.doubling_h == pytest.approx(30.0, rel=0.02)
+    assert status.doubling_low_h < status.doubling_h < status.doubling_high_h
+    assert status.fold_expansion == pytest.approx(2.0 ** (30.0 / 30.0), rel=0.05)
+    assert status.total_cells == pytest.approx(0.3e6 * 40.0 * 2.0, rel=0.05)
+    # Demo's dose: its product_cells lower bound, 3e7 = 1.2e7 · 2^(t/30 h) at t ≈ 39.7 h
+    assert status.harvest_target_cells == 3e7
+    eta_h = 30.0 * np.log2(3e7 / 1.2e7)
+    assert status.harvest_eta_s / 3600.0 == pytest.approx(eta_h, abs=1.0)
+    assert status.harvest_early_s < status.harvest_eta_s < status.harvest_late_s
+    # a new run starts a fresh estimator
+    host.abort(login(records, "supervisor"), "test over")
+    assert host.status().doubling_h is not None  # the finished run still shows its growth
+    host.start(login(records, "operator"), version, "B-2", "B-2")
+    assert host.status().doubling_h is None and host.status().harvest_eta_s is None
+
+
+def test_a_run_without_cells_has_no_growth_and_no_prediction(setting):
+    records, host, _, version = setting
+    host.start(login(records, "operator"), version, "B-1", "B-1")
+    host.on_samples(_samples(0.0, 12.0, 10.0, lambda h: 0.0))
+    status = host.status()
+    assert status.state  # the run goes on
+    for name in (
+        "doubling_h",
+        "doubling_low_h",
+        "doubling_high_h",
+        "fold_expansion",
+        "total_cells",
+        "harvest_eta_s",
+        "harvest_early_s",
+        "harvest_late_s",
+    ):
+        assert getattr(status, name) is None, name
