@@ -84,6 +84,9 @@ def growth_text(status: RunStatus) -> str:
     return f"{text} · {dose}"
 
 
+MIN_HEADER_TEXT_PX = 240  # long step names and the growth line wrap rather than widen
+
+
 class RunScreen(DialogHost, QWidget):
     new_run = Signal()  # the finished run was dismissed: show the start panel
 
@@ -132,6 +135,8 @@ class RunScreen(DialogHost, QWidget):
         self.growth.setAccessibleName("growth")
         self.growth.setStyleSheet("font-size: 20px; background: transparent;")
         self.growth.setWordWrap(True)  # the header's width is the run screen's budget
+        for label in (self.step, self.growth):  # a wrapped label's own minimum is too wide
+            label.setMinimumWidth(MIN_HEADER_TEXT_PX)
         left.addWidget(self.recipe)
         left.addWidget(self.step)
         left.addWidget(self.growth)

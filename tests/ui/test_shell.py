@@ -4,8 +4,11 @@ port cannot be opened, and a clean exit of the demo."""
 import subprocess
 import sys
 
+from PySide6.QtWidgets import QApplication
+
 from app.console import Console, ConsoleOptions
 from app.records import DEMO_PASSWORD
+from app.ui import theme
 
 
 def console_shell(qtbot, options):
@@ -114,6 +117,7 @@ def test_the_run_screen_shows_growth_and_still_fits_1280_by_800(qtbot, tmp_path)
     from app.batch.host import RunStatus
     from app.ui.run_screen import growth_text
 
+    theme.apply(QApplication.instance())  # sizes as on the console (styled)
     console, window = console_shell(qtbot, ConsoleOptions(data_dir=str(tmp_path), demo=True))
     screen = window.run_page.screen
     day = 86400.0
