@@ -550,8 +550,8 @@ class RunHost:
     def _growth(self) -> dict[str, float | None]:
         """The RunStatus fields of the live kinetics and the harvest prediction."""
         estimate, harvest = self.estimate, self.harvest
-        if estimate is None:
-            return {}
+        if estimate is None:  # the dose, so the screen knows the recipe grows cells
+            return {"harvest_target_cells": self._harvest_target()}
         growth: dict[str, float | None] = {
             "doubling_h": estimate.doubling_h,
             "doubling_low_h": estimate.doubling_low_h,

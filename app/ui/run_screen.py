@@ -187,6 +187,10 @@ class RunScreen(DialogHost, QWidget):
         finished = status.state in ("Complete", "Stopped", "Aborted")
         self.time_left.setText("" if finished else f"time left ≈ {_duration(status.time_left_s)}")
         self.growth.setText(growth_text(status))
+        # A recipe that grows no cells (a wash, the Demo) has no growth line at all.
+        self.growth.setVisible(
+            status.doubling_h is not None or status.harvest_target_cells is not None
+        )
         colour = STATE_COLOURS.get(status.state, theme.MUTED)
         self.state.setText(status.state.upper())
         self.state.setStyleSheet(
