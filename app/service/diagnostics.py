@@ -25,7 +25,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.store.calibrations import history
+from app.store.calibrations import COLUMNS, history
 from app.technical_log import LOG_NAME
 
 LOG_FOLDER = "technical-log"
@@ -35,21 +35,11 @@ INSTRUMENT = "instrument.txt"
 CALIBRATIONS = "calibration-history.csv"
 REMOVED = "[line removed: it named a batch or run]"
 
+# The record's columns as stored, but who by printed name only, with the row id first
+# and whether its signature still matches last.
 CALIBRATION_COLUMNS = (
     "id",
-    "instrument_serial",
-    "channel",
-    "method",
-    "gain",
-    "offset",
-    "old_gain",
-    "old_offset",
-    "figure",
-    "figure_text",
-    "details",
-    "performed_utc",
-    "due_utc",
-    "user_name",
+    *(column for column in COLUMNS if column != "user_id"),
     "signature_valid",
 )
 
