@@ -7,14 +7,20 @@ batch engine share them and tests exercise them without a GUI. See docs/analytic
 from __future__ import annotations
 
 from app.analytics.golden import (
+    DEFAULT_BAND_SPECS,
+    MIN_GOLDEN_RUNS,
+    WARN_AFTER_S,
     BandSpec,
     Deviation,
     DeviationWatch,
     GoldenBand,
     GoldenBatch,
     RunSeries,
+    band_on_run_time,
     build_golden,
     find_deviations,
+    golden_from_json,
+    golden_to_json,
     warp_time,
 )
 from app.analytics.harvest import (
@@ -25,6 +31,7 @@ from app.analytics.harvest import (
     slippage,
 )
 from app.analytics.kinetics import (
+    FAST_KINETICS,
     KineticsEstimate,
     KineticsParams,
     KineticsSeries,
@@ -33,6 +40,10 @@ from app.analytics.kinetics import (
 )
 
 __all__ = [
+    "DEFAULT_BAND_SPECS",
+    "FAST_KINETICS",
+    "MIN_GOLDEN_RUNS",
+    "WARN_AFTER_S",
     "BandSpec",
     "Deviation",
     "DeviationWatch",
@@ -46,8 +57,11 @@ __all__ = [
     "RunSeries",
     "Slip",
     "analyse_run",
+    "band_on_run_time",
     "build_golden",
     "find_deviations",
+    "golden_from_json",
+    "golden_to_json",
     "predict_harvest",
     "slip_channels",
     "slippage",

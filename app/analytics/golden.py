@@ -15,6 +15,7 @@ step that waited for an operator shifts everything after it.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -214,6 +215,85 @@ def _pooled_median(dev: np.ndarray, half_width: int) -> np.ndarray:
     return out
 
 
+# The key channels of a golden batch and their tolerances (the acceptance figures in
+# docs/analytics.md §5 were measured with these): process channels from telemetry, and
+# growth from the kinetics (fold expansion over the 24 h window, and the growth rate
+# from the quicker 6 h estimator, which reacts within hours).
+DEFAULT_BAND_SPECS: dict[str, BandSpec] = {
+    "temp": BandSpec(floor=0.5),  # °C
+    "ph": BandSpec(floor=0.05),
+    "do": BandSpec(floor=15.0),  # % air saturation
+    "vcd": BandSpec(rel_floor=0.25),  # feed times differ from run to run
+    "log10_fold": BandSpec(floor=0.1),
+    "mu_h": BandSpec(floor=0.003, rel_floor=0.15),  # 1/h
+}
+WARN_AFTER_S = 2 * 3600.0  # outside the band this long: the early warning
+MIN_GOLDEN_RUNS = 3  # fewer runs give no band (build_golden's min_runs)
+
+
+def golden_to_json(golden: GoldenBatch) -> str:
+    """The band as JSON (NaN as null), to be stored with its selection and read back
+    exactly by ``golden_from_json``: the run screen needs no historian to draw it."""
+
+    def numbers(a: np.ndarray) -> list[float | None]:
+        return [float(x) if math.isfinite(x) else None for x in np.asarray(a, dtype=float)]
+
+    return json.dumps(
+        {
+            "bucket_s": golden.bucket_s,
+            "reference_starts_s": list(golden.reference_starts_s),
+            "run_names": list(golden.run_names),
+            "bands": {
+                name: {
+                    "t_s": numbers(b.t_s),
+                    "median": numbers(b.median),
+                    "low": numbers(b.low),
+                    "high": numbers(b.high),
+                    "runs": [int(x) for x in b.runs],
+                }
+                for name, b in golden.bands.items()
+            },
+        },
+        separators=(",", ":"),
+    )
+
+
+def golden_from_json(text: str) -> GoldenBatch:
+    data = json.loads(text)
+
+    def array(values: list) -> np.ndarray:
+        return np.array([np.nan if x is None else x for x in values], dtype=float)
+
+    bands = {
+        name: GoldenBand(
+            name,
+            array(b["t_s"]),
+            array(b["median"]),
+            array(b["low"]),
+            array(b["high"]),
+            np.asarray(b["runs"], dtype=np.int64),
+        )
+        for name, b in data["bands"].items()
+    }
+    return GoldenBatch(
+        bands,
+        tuple(float(x) for x in data["reference_starts_s"]),
+        float(data["bucket_s"]),
+        tuple(data["run_names"]),
+    )
+
+
+def band_on_run_time(
+    band: GoldenBand, reference_starts_s: Sequence[float], run_starts_s: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(run process s, median, low, high) of a band laid onto one run's time axis: the
+    inverse of ``warp_time`` (each reference step start moved to the run's), so the band
+    of step k starts where this run's step k started. Bucket midpoints."""
+    t_ref = band.t_s + (band.t_s[1] - band.t_s[0] if len(band.t_s) > 1 else 0.0) / 2.0
+    t_run = warp_time(t_ref, reference_starts_s, run_starts_s)
+    return t_run, band.median, band.low, band.high
+
+
 # ---------------------------------------------------------------------- detection
 @dataclass(frozen=True)
 class Deviation:
@@ -256,6 +336,12 @@ class DeviationWatch:
         self.step_starts_s: list[float] = list(step_starts_s)
         self._state: dict[str, _ChannelState] = {}
         self.deviations: list[Deviation] = []  # finished stretches, and warned ones
+
+    def warned(self, channel: str) -> bool:
+        """True while ``channel`` is in a stretch outside its band that has warned (the
+        early-warning alarm's condition: it clears when the channel is back inside)."""
+        state = self._state.get(channel)
+        return state is not None and state.start is not None and state.warned is not None
 
     def step_started(self, t_s: float) -> None:
         """Tell the watch a new step began (aligns what follows)."""

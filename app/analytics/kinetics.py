@@ -42,6 +42,11 @@ class KineticsParams:
     z: float = Z95  # interval half-width in standard errors
 
 
+FAST_KINETICS = KineticsParams(window_h=6.0, min_span_h=2.0)
+"""The quicker estimator whose growth rate (``mu_h``) is a golden-band channel: it reacts
+to a slowed culture within hours, where the 24 h window lags by a day."""
+
+
 @dataclass(frozen=True)
 class KineticsEstimate:
     """Kinetics at process time ``t_s`` (the newest point of the window)."""

@@ -294,3 +294,8 @@ INSTRUMENT_ALARMS: tuple[AlarmDefinition, ...] = (
     ),
 )
 """Alarms every run has, whatever its recipe (the recipe's own come on top)."""
+
+ANALYTICS_TAGS = frozenset({"HARVEST_MAY_BE_LATE", "HARVEST_LATE"})
+BAND_TAG_PREFIX = "BAND_"
+"""Tags of the alarms a run's analytics raise (app/batch/run_analytics.py): the harvest
+alarm, and BAND_<CHANNEL> early warnings; a recipe may not define its own with these."""

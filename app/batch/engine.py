@@ -15,11 +15,17 @@ same step, same wait, progress taken from the instrument, nothing sent twice.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from app.batch.alarms import INSTRUMENT_ALARMS, AlarmEvent, AlarmManager, AlarmState
+from app.batch.alarms import (
+    INSTRUMENT_ALARMS,
+    AlarmDefinition,
+    AlarmEvent,
+    AlarmManager,
+    AlarmState,
+)
 from app.batch.executors import (
     EXECUTORS,
     Elapsed,
@@ -73,6 +79,7 @@ class BatchEngine:
         send: Callable[[InstrumentCommand], str],
         record: RunRecord,
         first_step: int = 1,
+        extra_alarms: Sequence[AlarmDefinition] = (),
     ) -> None:
         self.recipe = recipe
         self.arguments = arguments
@@ -94,7 +101,9 @@ class BatchEngine:
         self._restore: list[InstrumentCommand] = []  # sent again at restart
         self._hold_wanted: tuple[Trigger, str, str] | None = None  # held once the phase waits
         self._let_transfer_finish = False  # a Stop waits for the transfer under way
-        self.alarms = AlarmManager([*INSTRUMENT_ALARMS, *recipe.alarms], self._on_alarm)
+        self.alarms = AlarmManager(  # extra: the run's analytics (app/batch/run_analytics.py)
+            [*INSTRUMENT_ALARMS, *recipe.alarms, *extra_alarms], self._on_alarm
+        )
         self.outcomes: dict[str, float] = {}  # measured results (product cells, ...)
         self.outcome_problems: list[str] = []  # results outside the recipe's [outcome]
 
@@ -109,6 +118,7 @@ class BatchEngine:
         state: State,
         values: dict[str, float],
         clock: tuple[int, int] | None,
+        extra_alarms: Sequence[AlarmDefinition] = (),
     ) -> BatchEngine:
         """An engine for a run whose console died: at the step its journal names, the
         phase replayed to the wait it was in, with that wait's last checkpoint. It takes
@@ -116,7 +126,7 @@ class BatchEngine:
         ``recovered`` has held the run for an operator to restart.
         Raises JournalMismatch when the journal and the recipe disagree."""
         stand = where_the_run_stands(journal)
-        engine = cls(recipe, arguments, send, record, first_step=stand.step)
+        engine = cls(recipe, arguments, send, record, stand.step, extra_alarms)
         engine.machine = BatchStateMachine(record.transition, state)
         engine.values, engine.clock = dict(values), clock
         engine.process_s = stand.process_s

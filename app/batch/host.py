@@ -18,22 +18,26 @@ from typing import Any
 
 import numpy as np
 
-from app.analytics.harvest import HarvestPrediction, predict_harvest
-from app.analytics.kinetics import KineticsEstimate, LiveKinetics
+from app.analytics.golden import GoldenBatch
+from app.analytics.harvest import HarvestPrediction
+from app.analytics.kinetics import KineticsEstimate
 from app.batch.alarms import AlarmDefinition, AlarmState, Priority
 from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt, nominal_seconds
 from app.batch.journal import JournalMismatch
 from app.batch.prestart import Check, StartRequest, prestart_checks
 from app.batch.recipe import Kit, Recipe
+from app.batch.run_analytics import RunAnalytics
 from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
 from app.batch.states import FINAL, State, Trigger
 from app.records import Records
 from app.store.audit import AuditEntry
 from app.store.calibrations import due_dates
 from app.store.db import connect
+from app.store.golden import GoldenRecord, active_band
 from app.store.recipes import RecipeLibrary
 from app.store.recorder import TelemetryRecorder
+from app.store.runs import step_starts
 from app.store.security import Permission
 from app.store.signatures import Meaning
 from app.store.users import Session
@@ -49,7 +53,6 @@ KINETICS_FEED_S = 300.0
 """Samples for the live kinetics are gathered on the host and handed over in chunks of
 this much process time: one ``LiveKinetics.add`` per 5 min instead of one per batch (its
 buckets are 10 min, so an estimate comes at most 5 min later)."""
-VCD, VOLUME = CHANNEL_INDEX["vcd"], CHANNEL_INDEX["w_chamber"]
 
 
 class PrestartFailed(ValueError):
@@ -106,6 +109,13 @@ class RunStatus:
     harvest_eta_s: float | None = None  # when total cells reach the dose (process s)
     harvest_early_s: float | None = None
     harvest_late_s: float | None = None
+    harvest_latest_s: float | None = None  # the recipe's latest allowed harvest (process s)
+    # the golden band in force for the recipe version (app.analytics.GoldenBatch, shared,
+    # never changed; None: no band) and when this run's steps started, to lay the band
+    # onto the run's time axis (golden.band_on_run_time)
+    golden: GoldenBatch | None = field(default=None, compare=False, repr=False)
+    golden_summary: str = ""
+    step_starts_s: tuple[float, ...] = ()
 
 
 class RunHost:
@@ -134,10 +144,9 @@ class RunHost:
         self._unfinished: UnfinishedRun | None = None
         self.service_by: str | None = None  # the engineer with the instrument in service mode
         self._next_status = 0.0
-        self.kinetics: LiveKinetics | None = None  # the run's live growth estimator
-        self._kinetics_buffer: list[tuple[float, float, float]] = []
-        self.estimate: KineticsEstimate | None = None
-        self.harvest: HarvestPrediction | None = None
+        self.analytics: RunAnalytics | None = None  # the run's kinetics, harvest, band
+        self._analytics_buffer: list[tuple[float, Any]] = []  # (process s, sample values)
+        self.golden: GoldenRecord | None = None  # the band the run is watched against
 
     # ------------------------------------------------------------------ recovery
     def find_unfinished(self) -> tuple[int, int] | None:
@@ -162,22 +171,27 @@ class RunHost:
             boot, t_ms, values = unfinished.last_sample
             clock = (boot, t_ms)
         record = self._record(unfinished.run_id, "console", "Console (recovery)")
+        arguments = recipe.resolve(unfinished.parameters)
+        with closing(connect(self.records.path, readonly=True)) as conn:
+            started = step_starts(conn, unfinished.run_id)
+        # fresh kinetics: from the back-fill on (see docs/analytics.md)
+        analytics = self._new_analytics(recipe, arguments, unfinished.recipe_id, started)
         try:
             engine = BatchEngine.recover(
                 recipe,
-                recipe.resolve(unfinished.parameters),
+                arguments,
                 self.send,
                 record,
                 unfinished.journal,
                 State(unfinished.state),
                 values,
                 clock,
+                analytics.alarm_definitions,
             )
         except JournalMismatch as exc:
             raise ValueError(f"run {unfinished.run_id} cannot be resumed: {exc}") from exc
         self.engine, self.record, self.recipe = engine, record, recipe
         self.batch, self._unfinished = unfinished.batch_id, unfinished
-        self._new_kinetics()  # fresh: from the back-fill on (see docs/analytics.md)
         self.recorder.start_run(unfinished.run_id)
         self._line(
             f"resuming run {unfinished.run_id} (batch {unfinished.batch_id}) at step "
@@ -199,7 +213,7 @@ class RunHost:
                 "not resumed here"
             )
             self.engine = None
-            self.kinetics = None
+            self.analytics = None
             self.recorder.stop_run()
             return
         engine.recovered("console")
@@ -221,15 +235,14 @@ class RunHost:
         self.values = {name: float(newest[i]) for name, i in CHANNEL_INDEX.items()}
         engine = self.engine
         if engine is not None:
-            growing = self.kinetics is not None and engine.state not in FINAL
-            buffer = self._kinetics_buffer
+            watching = self.analytics is not None and engine.state not in FINAL
+            buffer = self._analytics_buffer
             for sample in samples:
                 engine.on_sample(sample.boot, sample.t_ms, sample.values)
-                if growing and engine.clock == (sample.boot, sample.t_ms):  # taken as new
-                    values = sample.values
-                    buffer.append((engine.process_s, values[VCD], values[VOLUME]))
+                if watching and engine.clock == (sample.boot, sample.t_ms):  # taken as new
+                    buffer.append((engine.process_s, sample.values))
             if buffer and buffer[-1][0] - buffer[0][0] >= KINETICS_FEED_S:
-                self._feed_kinetics()
+                self._feed_analytics()
         self.recorder.add(
             np.fromiter((s.boot for s in samples), np.int32, len(samples)),
             np.fromiter((s.t_ms for s in samples), np.int64, len(samples)),
@@ -288,6 +301,8 @@ class RunHost:
         recipe = self.library.runnable(version_id)
         identity = self.identity
         assert identity is not None
+        arguments = recipe.resolve(overrides)
+        analytics = self._new_analytics(recipe, arguments, version_id)
         record = self._record(None, str(session.user_id), session.full_name)
         run_id = record.create(
             batch.strip(),
@@ -299,9 +314,10 @@ class RunHost:
             overrides,
         )
         self.recorder.start_run(run_id)
-        self.engine = BatchEngine(recipe, recipe.resolve(overrides), self.send, record)
+        self.engine = BatchEngine(
+            recipe, arguments, self.send, record, extra_alarms=analytics.alarm_definitions
+        )
         self.record, self.recipe, self.batch = record, recipe, batch.strip()
-        self._new_kinetics()
         self.engine.start(session.full_name)
         self._publish(force=True)
         return run_id
@@ -309,7 +325,12 @@ class RunHost:
     def _record(self, run_id: int | None, actor_id: str, actor_name: str) -> StoreRunRecord:
         self.lines = []
         return StoreRunRecord(
-            self.records.writer, actor_id, actor_name, run_id=run_id, on_line=self._line
+            self.records.writer,
+            actor_id,
+            actor_name,
+            run_id=run_id,
+            on_line=self._line,
+            on_step=self._step_started,
         )
 
     # ------------------------------------------------------------------ operating
@@ -475,29 +496,69 @@ class RunHost:
             stored.exception(30.0)
         self.recorder.close()
 
-    # ------------------------------------------------------------------ kinetics
-    def _new_kinetics(self) -> None:
-        self.kinetics = LiveKinetics()
-        self._kinetics_buffer = []
-        self.estimate = self.harvest = None
+    # ------------------------------------------------------------------ analytics
+    def _new_analytics(
+        self, recipe: Recipe, arguments: list, version_id: int, started: tuple[float, ...] = ()
+    ) -> RunAnalytics:
+        """The run's analytics, watched against its recipe version's golden band in
+        force (one whose signature no longer holds is not used)."""
+        found = active_band(self.records.path, version_id)
+        self.golden = found[0] if found else None
+        self.analytics = RunAnalytics(
+            recipe, arguments, found[1] if found else None, started, self._store_kinetics
+        )
+        self._analytics_buffer = []
+        return self.analytics
 
-    def _harvest_target(self) -> float | None:
-        """The dose the harvest is predicted for: the recipe's expected product_cells,
-        its lower bound (the least dose that passes); None when the recipe has none."""
-        cells = self.recipe.outcome.get("product_cells") if self.recipe else None
-        return cells[0] if cells and cells[0] > 0.0 else None
+    def _step_started(self, number: int, process_s: float) -> None:
+        if self.analytics is not None:
+            self._feed_analytics()  # what came before belongs to the step before
+            self.analytics.step_started(number, process_s)
 
-    def _feed_kinetics(self) -> None:
-        buffer, self._kinetics_buffer = self._kinetics_buffer, []
-        if self.kinetics is None or not buffer:
+    def _feed_analytics(self) -> None:
+        buffer, self._analytics_buffer = self._analytics_buffer, []
+        analytics, engine = self.analytics, self.engine
+        if analytics is None or engine is None or not buffer:
             return
-        t_s, vcd, volume = np.array(buffer, dtype=np.float64).T
-        estimate = self.kinetics.add(t_s, vcd, volume)
-        if estimate is None or estimate is self.estimate:
+        t_s = np.fromiter((t for t, _ in buffer), np.float64, len(buffer))
+        values = np.array([v for _, v in buffer], dtype=np.float64)
+        alarm_values = analytics.add(t_s, values)
+        if alarm_values and engine.state not in FINAL and self._unfinished is None:
+            engine.alarms.evaluate(engine.process_s, alarm_values)
+
+    def _store_kinetics(
+        self, estimate: KineticsEstimate, harvest: HarvestPrediction | None
+    ) -> None:
+        """Each new estimate, with the prediction made from it, kept with the run."""
+        record = self.record
+        if record is None or record.run_id is None:
             return
-        self.estimate = estimate
-        target = self._harvest_target()
-        self.harvest = predict_harvest(estimate, target) if target else None
+        row = (
+            record.run_id,
+            estimate.t_s,
+            estimate.mu_h,
+            estimate.mu_se_h,
+            estimate.doubling_h,
+            estimate.doubling_low_h,
+            estimate.doubling_high_h,
+            estimate.total_cells,
+            estimate.total_rse,
+            estimate.fold_expansion,
+            estimate.fold_rse,
+            estimate.points,
+            estimate.span_h,
+            harvest.target_cells if harvest else None,
+            harvest.eta_s if harvest else None,
+            harvest.early_s if harvest else None,
+            harvest.late_s if harvest else None,
+        )
+
+        def job(ctx) -> None:
+            ctx.conn.execute(
+                f"INSERT OR REPLACE INTO run_kinetics VALUES ({', '.join('?' * len(row))})", row
+            )
+
+        self.records.writer.submit(job)
 
     # ------------------------------------------------------------------ status
     def _line(self, text: str) -> None:
@@ -547,12 +608,23 @@ class RunHost:
             **self._growth(),
         )
 
-    def _growth(self) -> dict[str, float | None]:
-        """The RunStatus fields of the live kinetics and the harvest prediction."""
-        estimate, harvest = self.estimate, self.harvest
+    def _growth(self) -> dict[str, Any]:
+        """The RunStatus fields of the live kinetics, the harvest prediction and the
+        golden band."""
+        analytics = self.analytics
+        if analytics is None:
+            return {}
+        band: dict[str, Any] = {
+            "golden": analytics.golden,
+            "golden_summary": self.golden.summary if self.golden else "",
+            "step_starts_s": tuple(analytics.step_starts_s),
+            "harvest_latest_s": analytics.latest_harvest_s,
+        }
+        estimate, harvest = analytics.estimate, analytics.harvest
         if estimate is None:  # the dose, so the screen knows the recipe grows cells
-            return {"harvest_target_cells": self._harvest_target()}
-        growth: dict[str, float | None] = {
+            return {**band, "harvest_target_cells": analytics.target_cells}
+        growth: dict[str, Any] = {
+            **band,
             "doubling_h": estimate.doubling_h,
             "doubling_low_h": estimate.doubling_low_h,
             "doubling_high_h": estimate.doubling_high_h,

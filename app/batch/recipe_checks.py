@@ -7,7 +7,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from app.batch.alarms import INSTRUMENT_ALARMS, AlarmDefinition, Kind, Priority
+from app.batch.alarms import (
+    ANALYTICS_TAGS,
+    BAND_TAG_PREFIX,
+    INSTRUMENT_ALARMS,
+    AlarmDefinition,
+    Kind,
+    Priority,
+)
 from app.batch.phases import PHASES
 from app.batch.units import UnitError, parse_quantity
 from hardware.protocol import CHANNEL_BY_NAME
@@ -28,7 +35,7 @@ ALARM_KEYS = {
     "active_in",
     "hold",
 }
-RESERVED_TAGS = {d.tag for d in INSTRUMENT_ALARMS} | {"FLOOD"}
+RESERVED_TAGS = {d.tag for d in INSTRUMENT_ALARMS} | {"FLOOD"} | ANALYTICS_TAGS
 OUTCOME_KEYS = {"product_volume": "volume", "product_cells": "cells"}
 _TAG = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)\s*$")
@@ -83,7 +90,7 @@ def check_alarms(section: Any, problem: Report) -> tuple[AlarmDefinition, ...]:
         if definition.tag in tags:
             problem((*path, "tag"), f"{label}.tag", f"tag {definition.tag} is used twice")
             continue
-        if definition.tag in RESERVED_TAGS:
+        if definition.tag in RESERVED_TAGS or definition.tag.startswith(BAND_TAG_PREFIX):
             problem((*path, "tag"), f"{label}.tag", f"{definition.tag} is an instrument alarm")
             continue
         tags.add(definition.tag)

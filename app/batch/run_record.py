@@ -26,8 +26,10 @@ class StoreRunRecord:
         actor_name: str,
         run_id: int | None = None,
         on_line: Callable[[str], None] | None = None,
+        on_step: Callable[[int, float], None] | None = None,
     ) -> None:
         self.writer = writer
+        self.on_step = on_step  # (number, process_s) once a step's start is recorded
         self.actor_id, self.actor_name = actor_id, actor_name
         self.run_id = run_id
         self.lines: list[str] = []  # a readable summary, also printed by the headless runner
@@ -159,6 +161,8 @@ class StoreRunRecord:
     def step_started(self, number: int, name: str, process_s: float) -> None:
         self._step_edge("step.start", "start", number, name, process_s)
         self._line(f"step {number} {name}: started at {process_s / 3600:.2f} h")
+        if self.on_step is not None:
+            self.on_step(number, process_s)
 
     def step_finished(self, number: int, name: str, process_s: float) -> None:
         self._step_edge("step.end", "end", number, name, process_s)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -26,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from app.analytics import (
+    FAST_KINETICS,
     GoldenBatch,
-    KineticsParams,
     KineticsSeries,
     RunSeries,
     analyse_run,
@@ -38,6 +37,7 @@ from app.review.exceptions import find_exceptions
 from app.review.record import RunRecordData, load_run_record
 from app.store.db import connect
 from app.store.historian import DTYPE, N_CHANNELS, load_run_clock, query
+from app.store.runs import step_starts, step_times
 from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
 
 # Growth channels computed from vcd and w_chamber (the rest are telemetry channels).
@@ -47,7 +47,6 @@ DERIVED = {
     "log10_fold": ("log10 fold expansion", ""),
     "mu_h": ("Growth rate (6 h window)", "1/h"),
 }
-FAST_KINETICS = KineticsParams(window_h=6.0, min_span_h=2.0)  # the band's mu_h (analytics.md)
 SEED_PHASES = ("activate", "culture")  # fold expansion counts from the first of these
 CULTURE_PHASE = "culture"  # doubling time and dose are read at its end
 FINE_LEVEL_UP_TO_MS = 2 * 86_400_000  # 10 s rollups up to 2 days of run, then 1 min
@@ -134,33 +133,6 @@ def _last_ms(conn: sqlite3.Connection, run_id: int) -> int:
     return max(load_run_clock(conn, run_id).last_run_ms, 0)
 
 
-def _journal(conn: sqlite3.Connection, run_id: int) -> tuple[dict[int, float], dict[int, float]]:
-    """Each step's start and end in process seconds, from the step journal (the source
-    of the record's ``started_s``/``ended_s``; a restarted step: its last start)."""
-    starts: dict[int, float] = {}
-    ends: dict[int, float] = {}
-    for step, kind, data in conn.execute(
-        "SELECT step, kind, data FROM run_journal WHERE run_id = ? AND kind IN ('start', 'end')"
-        " ORDER BY seq",
-        (run_id,),
-    ):
-        process_s = json.loads(data).get("process_s")
-        if process_s is not None:
-            (starts if kind == "start" else ends)[int(step)] = float(process_s)
-    return starts, ends
-
-
-def step_starts(conn: sqlite3.Connection, run_id: int) -> tuple[float, ...]:
-    """Process seconds at which the run's steps started, in step order, up to the
-    first step never started."""
-    started, _ = _journal(conn, run_id)
-    starts, number = [], min(started, default=0)
-    while number in started:
-        starts.append(started[number])
-        number += 1
-    return tuple(starts)
-
-
 def _seed_and_end(conn: sqlite3.Connection, run_id: int) -> tuple[float | None, float | None]:
     """Seeding (the first activate or culture step's start) and the culture step's
     end, from the recipe version the run used and the step journal."""
@@ -174,7 +146,7 @@ def _seed_and_end(conn: sqlite3.Connection, run_id: int) -> tuple[float | None, 
     if row is None or not row[0]:
         return None, None
     phases = {s.number: s.phase for s in load_recipe(row[0], f"{row[1]} v{row[2]}").steps}
-    starts, ends = _journal(conn, run_id)
+    starts, ends = step_times(conn, run_id)
     seed = next((starts[n] for n in sorted(starts) if phases.get(n) in SEED_PHASES), None)
     cultures = [n for n in sorted(starts) if phases.get(n) == CULTURE_PHASE]
     return seed, ends.get(cultures[-1]) if cultures else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +71,30 @@ def list_runs(
     with closing(connect(db_path, readonly=True)) as conn:
         rows = conn.execute(sql, (*args, limit)).fetchall()
     return [RunRow(*row) for row in rows]
+
+
+def step_times(conn: sqlite3.Connection, run_id: int) -> tuple[dict[int, float], dict[int, float]]:
+    """Each step's start and end in process seconds, from the step journal (the source
+    of the record's ``started_s``/``ended_s``; a restarted step: its last start)."""
+    starts: dict[int, float] = {}
+    ends: dict[int, float] = {}
+    for step, kind, data in conn.execute(
+        "SELECT step, kind, data FROM run_journal WHERE run_id = ? AND kind IN ('start', 'end')"
+        " ORDER BY seq",
+        (run_id,),
+    ):
+        process_s = json.loads(data).get("process_s")
+        if process_s is not None:
+            (starts if kind == "start" else ends)[int(step)] = float(process_s)
+    return starts, ends
+
+
+def step_starts(conn: sqlite3.Connection, run_id: int) -> tuple[float, ...]:
+    """Process seconds at which the run's steps started, in step order, up to the
+    first step never started."""
+    started, _ = step_times(conn, run_id)
+    starts, number = [], min(started, default=0)
+    while number in started:
+        starts.append(started[number])
+        number += 1
+    return tuple(starts)

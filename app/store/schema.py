@@ -233,6 +233,51 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TRIGGER calibrations_no_delete BEFORE DELETE ON calibrations "
         "BEGIN SELECT RAISE(ABORT, 'calibrations are append-only: DELETE refused'); END",
     ],
+    9: [
+        # Golden batches (app/store/golden.py): the reference band a supervisor built
+        # from completed, approved runs of one recipe version, signed "approved".
+        # Append-only; the newest row per recipe version is the band in force.
+        """CREATE TABLE golden_batches (
+            id INTEGER PRIMARY KEY,
+            recipe_id INTEGER NOT NULL REFERENCES recipes(id),
+            run_ids TEXT NOT NULL,
+            band TEXT NOT NULL,
+            created_utc TEXT NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            user_name TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            signature_id INTEGER NOT NULL REFERENCES signatures(id),
+            audit_id INTEGER NOT NULL REFERENCES audit(id)
+        )""",
+        "CREATE INDEX golden_by_recipe ON golden_batches (recipe_id, id)",
+        "CREATE TRIGGER golden_no_update BEFORE UPDATE ON golden_batches "
+        "BEGIN SELECT RAISE(ABORT, 'golden batches are append-only: UPDATE refused'); END",
+        "CREATE TRIGGER golden_no_delete BEFORE DELETE ON golden_batches "
+        "BEGIN SELECT RAISE(ABORT, 'golden batches are append-only: DELETE refused'); END",
+        # The live growth kinetics and harvest prediction of a run, one row per estimate
+        # (every 10 min of culture): what the run screen showed, kept with the run.
+        """CREATE TABLE run_kinetics (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            t_s REAL NOT NULL,
+            mu_h REAL,
+            mu_se_h REAL,
+            doubling_h REAL,
+            doubling_low_h REAL,
+            doubling_high_h REAL,
+            total_cells REAL,
+            total_rse REAL,
+            fold_expansion REAL,
+            fold_rse REAL,
+            points INTEGER,
+            span_h REAL,
+            harvest_target_cells REAL,
+            harvest_eta_s REAL,
+            harvest_early_s REAL,
+            harvest_late_s REAL,
+            PRIMARY KEY (run_id, t_s)
+        )""",
+    ],
 }
 LATEST = max(MIGRATIONS)
 

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     ALARM_SHELVE = "alarm.shelve"
     RECIPE_APPROVE = "recipe.approve"
     RECORD_REVIEW = "record.review"  # review and sign batch records
+    GOLDEN_SELECT = "golden.select"  # pick the runs a recipe's golden band is built from
     RECORD_EXPORT = "record.export"
     AUDIT_READ = "audit.read"
     SERVICE_MODE = "service.mode"
@@ -46,6 +47,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.ALARM_SHELVE: frozenset({Role.SUPERVISOR}),
     Permission.RECIPE_APPROVE: frozenset({Role.SUPERVISOR}),
     Permission.RECORD_REVIEW: frozenset({Role.SUPERVISOR}),
+    Permission.GOLDEN_SELECT: frozenset({Role.SUPERVISOR}),
     Permission.RECORD_EXPORT: frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR}),
     Permission.AUDIT_READ: frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR}),
     Permission.SERVICE_MODE: frozenset({Role.SERVICE}),

@@ -365,3 +365,92 @@ def test_simulator_doubling_h_is_the_exponential_phase_doubling_time(capsys):
     assert build_parser().parse_args([]).doubling_h is None  # default physics unchanged
     assert main(["--doubling-h", "0.5"]) == 2
     assert "--doubling-h must be 1..1000 hours" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- the live path
+# The same figures through what a console runs: RunAnalytics fed 5-minute chunks as the
+# run host does (app/batch/host.py), its alarms in an AlarmManager with their on-delays
+# and deadbands, its steps numbered as the recipe's (steps 1-7 start at seeding here).
+def recipe_starts(run: SimRun) -> tuple[float, ...]:
+    activate, transduce, culture = run.step_starts_s
+    return (0.0,) * 6 + (activate, transduce, transduce, culture)
+
+
+def full_series(name: str, run: SimRun) -> RunSeries:
+    series = run_series(name, run)
+    return RunSeries(name, series.channels, recipe_starts(run))
+
+
+@functools.cache
+def live_golden(seeds: tuple[int, ...]) -> GoldenBatch:
+    return build_golden([full_series(f"normal-{s}", normal_run(s)) for s in seeds], BAND_SPECS)
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    raised: dict[str, float]  # alarm tag -> process s it first came in
+    eta_s: list[tuple[float, float]]  # (estimate time, predicted harvest)
+
+
+def watch_live(run: SimRun, golden: GoldenBatch | None) -> LiveResult:
+    from app.batch.alarms import AlarmManager, AlarmState
+    from app.batch.run_analytics import RunAnalytics
+
+    recipe = load_recipe_file(RECIPE)
+    analytics = RunAnalytics(recipe, recipe.resolve({"target_dose": TARGET_CELLS}), golden)
+    raised: dict[str, float] = {}
+
+    def on_event(event) -> None:
+        if event.new is AlarmState.UNACKNOWLEDGED:
+            raised.setdefault(event.tag, event.t_s)
+
+    alarms = AlarmManager(list(analytics.alarm_definitions), on_event)
+    values = np.zeros((len(run.t_s), len(CHANNEL_INDEX)))
+    for name, column in run.readings.items():
+        values[:, CHANNEL_INDEX[name]] = column
+    starts = list(enumerate(recipe_starts(run), start=1))
+    eta = []
+    chunk = int(300 / STEP_S)
+    for lo in range(0, len(run.t_s), chunk):
+        hi = lo + chunk
+        while starts and starts[0][1] <= run.t_s[lo]:
+            analytics.step_started(*starts.pop(0))
+        pseudo = analytics.add(run.t_s[lo:hi], values[lo:hi])
+        alarms.evaluate(float(run.t_s[hi - 1 if hi <= len(run.t_s) else -1]), pseudo)
+        if analytics.harvest is not None and (not eta or eta[-1][0] != analytics.harvest.made_s):
+            eta.append((analytics.harvest.made_s, analytics.harvest.eta_s))
+    return LiveResult(raised, eta)
+
+
+def test_live_path_32_c_fault_raises_the_early_warning_alarm_first():
+    fault_s = 3 * DAY
+    run = simulate(30.0, 10.0, seed=99, fault=(fault_s, 32.0), stop_at_target=False)
+    result = watch_live(run, live_golden((1, 2, 3, 4, 5)))
+    before = [eta for t, eta in result.eta_s if t <= fault_s][-1]  # made at the fault
+    slipped = next((t for t, eta in result.eta_s if t > fault_s and eta - before >= DAY), math.inf)
+    band = {tag: t for tag, t in result.raised.items() if tag.startswith("BAND_")}
+    report = (
+        f"live path, 32 °C from {fault_s / HOUR:g} h: prediction slipped 24 h at "
+        f"{(slipped - fault_s) / HOUR:+.1f} h; alarms after the fault: "
+        + ", ".join(
+            f"{tag} {(t - fault_s) / HOUR:+.1f} h"
+            for tag, t in sorted(result.raised.items(), key=lambda kv: kv[1])
+        )
+    )
+    print(report)
+    assert band and min(band.values()) < slipped, report
+    assert min(band.values()) > fault_s, report
+    assert fault_s < result.raised["HARVEST_MAY_BE_LATE"] <= result.raised["HARVEST_LATE"], report
+
+
+def test_live_path_normal_runs_raise_no_analytics_alarm():
+    seeds = (1, 2, 3, 4, 5)
+    raised = {}
+    for seed in seeds:  # each against the band of the other four, and run 6 against all
+        raised[seed] = watch_live(
+            normal_run(seed), live_golden(tuple(s for s in seeds if s != seed))
+        ).raised
+    raised[6] = watch_live(normal_run(6), live_golden(seeds)).raised
+    report = f"live path, analytics alarms of normal runs: {raised}"
+    print(report)
+    assert all(not tags for tags in raised.values()), report

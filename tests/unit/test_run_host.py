@@ -2,6 +2,7 @@
 fault, shelve, change a set-point; and a set-point change is audited before it is sent."""
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,16 @@ def test_the_run_status_carries_live_growth_and_the_harvest_prediction(setting):
     eta_h = 30.0 * np.log2(3e7 / 1.2e7)
     assert status.harvest_eta_s / 3600.0 == pytest.approx(eta_h, abs=1.0)
     assert status.harvest_early_s < status.harvest_eta_s < status.harvest_late_s
+    # every estimate is kept with the run, with the prediction made from it
+    records.writer.call(lambda ctx: None)  # the writer's queue is in order: all written
+    with sqlite3.connect(records.path) as conn:
+        rows = conn.execute(
+            "SELECT t_s, doubling_h, harvest_eta_s FROM run_kinetics WHERE run_id = ? ORDER BY t_s",
+            (status.run_id,),
+        ).fetchall()
+    assert len(rows) >= 100  # one per 10 min from the first estimate on
+    assert rows[-1][1] == pytest.approx(status.doubling_h)
+    assert rows[-1][2] == pytest.approx(status.harvest_eta_s)
     # a new run starts a fresh estimator
     host.abort(login(records, "supervisor"), "test over")
     assert host.status().doubling_h is not None  # the finished run still shows its growth
@@ -148,3 +159,37 @@ def test_a_run_without_cells_has_no_growth_and_no_prediction(setting):
         "harvest_late_s",
     ):
         assert getattr(status, name) is None, name
+
+
+def test_a_run_is_watched_against_its_recipe_versions_golden_band(setting):
+    """A band in force for the version: the status carries it, and a chamber 3 °C below
+    the band for over 2 h raises the low-priority early warning, like any alarm."""
+    from app.analytics import BandSpec, RunSeries, build_golden, golden_to_json
+    from app.store.golden import GoldenStore
+
+    records, host, _, version = setting
+    t = np.arange(0.0, 20 * 3600.0, 60.0)
+    runs = [RunSeries(f"r{k}", {"temp": (t, 37.0 + 0.01 * k + 0 * t)}) for k in range(3)]
+    band = build_golden(runs, {"temp": BandSpec(floor=0.5)}, align_steps=False)
+    supervisor = login(records, "supervisor")
+    GoldenStore(records.writer, records.path, records.users).record(
+        supervisor,
+        DEMO_PASSWORD,
+        version,
+        (1, 2, 3),
+        golden_to_json(band),
+        "test band",
+        "supervisor",
+    )
+    host.start(login(records, "operator"), version, "B-1", "B-1")
+    status = host.status()
+    assert status.golden is not None and "golden band of 3 runs" in status.golden_summary
+    assert status.step_starts_s[0] == 0.0
+    cold = _samples(0.0, 4.0, 10.0, lambda h: 0.0)
+    column = CHANNEL_INDEX["temp"]
+    cold = [replace(s, values=(*s.values[:column], 34.0, *s.values[column + 1 :])) for s in cold]
+    for start in range(0, len(cold), 30):
+        host.on_samples(cold[start : start + 30])
+    alarms = {a.tag: a for a in host.status().alarms}
+    assert alarms["BAND_TEMP"].priority == "low", alarms
+    assert "outside the golden band" in alarms["BAND_TEMP"].message

@@ -1,0 +1,173 @@
+"""Choosing a recipe version's golden band, and judging a run against it.
+
+A supervisor picks runs (or all of them) among the completed, approved runs of one
+recipe version; the band is built from their historian data (``run_series`` and
+``build_golden`` with the default channels and tolerances of docs/analytics.md §3) and
+stored signed (app/store/golden.py). The batch engine then watches live runs of that
+version against it, and review lists each run's stretches outside it as exceptions.
+Reads only; building five 10-day runs takes about a second, so screens call this from
+a background job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.analytics import (
+    DEFAULT_BAND_SPECS,
+    MIN_GOLDEN_RUNS,
+    WARN_AFTER_S,
+    BandSpec,
+    Deviation,
+    GoldenBatch,
+    build_golden,
+    find_deviations,
+    golden_to_json,
+)
+from app.records import Records
+from app.review.outcomes import channel_label, run_series
+from app.review.record import load_run_record
+from app.store.db import connect
+from app.store.golden import GoldenRecord, GoldenStore, active_band
+from app.store.signatures import Meaning
+from app.store.users import Session
+
+COMPLETE = "Complete"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A run that may go into a golden band."""
+
+    run_id: int
+    batch_id: str
+    ended_utc: str
+
+
+def recipe_of(db_path: str | Path, run_id: int) -> int | None:
+    """The recipe version (recipes.id) a run used."""
+    with closing(connect(db_path, readonly=True)) as conn:
+        row = conn.execute("SELECT recipe_id FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def approved(records: Records, run_id: int) -> bool:
+    """The run's batch record carries an approval whose signature still holds."""
+    record = load_run_record(records.path, run_id)
+    checks = records.signatures.verify("run", str(run_id), record.content_hash())
+    return any(c.valid and c.signature.meaning is Meaning.APPROVED for c in checks)
+
+
+def candidates(records: Records, recipe_id: int) -> list[Candidate]:
+    """Completed, approved runs of one recipe version, oldest first."""
+    with closing(connect(records.path, readonly=True)) as conn:
+        rows = conn.execute(
+            "SELECT id, batch_id, COALESCE(ended_utc, '') FROM runs"
+            " WHERE recipe_id = ? AND state = ? ORDER BY id",
+            (recipe_id, COMPLETE),
+        ).fetchall()
+    return [Candidate(*row) for row in rows if approved(records, row[0])]
+
+
+def check_selection(records: Records, run_ids: Sequence[int]) -> int:
+    """The recipe version the runs share; ValueError naming the first run that may not
+    go into a band (not complete, not approved, another recipe version) or too few."""
+    ids = list(dict.fromkeys(int(r) for r in run_ids))
+    if len(ids) < MIN_GOLDEN_RUNS:
+        raise ValueError(
+            f"a golden band needs at least {MIN_GOLDEN_RUNS} runs; {len(ids)} chosen"
+        )
+    versions = {r: recipe_of(records.path, r) for r in ids}
+    first = versions[ids[0]]
+    with closing(connect(records.path, readonly=True)) as conn:
+        for run_id in ids:
+            row = conn.execute(
+                "SELECT batch_id, state FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"there is no run {run_id}")
+            batch, state = row
+            if versions[run_id] is None or versions[run_id] != first:
+                raise ValueError(
+                    f"run {run_id} ({batch}) used another recipe version: a band compares "
+                    "runs of one version"
+                )
+            if state != COMPLETE:
+                raise ValueError(f"run {run_id} ({batch}) is {state}, not Complete")
+            if not approved(records, run_id):
+                raise ValueError(f"run {run_id} ({batch}) has no valid approval signature")
+    assert first is not None
+    return first
+
+
+def build_band(
+    db_path: str | Path,
+    run_ids: Iterable[int],
+    specs: Mapping[str, BandSpec] | None = None,
+) -> GoldenBatch:
+    """The band of the runs' historian data (telemetry and growth channels)."""
+    specs = dict(specs or DEFAULT_BAND_SPECS)
+    series = []
+    with closing(connect(db_path, readonly=True)) as conn:
+        for run_id in run_ids:
+            row = conn.execute("SELECT batch_id FROM runs WHERE id = ?", (run_id,)).fetchone()
+            series.append(run_series(db_path, run_id, specs, row[0] if row else ""))
+    return build_golden(series, specs, min_runs=MIN_GOLDEN_RUNS)
+
+
+def select_golden(
+    records: Records,
+    session: Session,
+    password: str,
+    run_ids: Sequence[int],
+    reason: str,
+    username: str | None = None,
+) -> GoldenRecord:
+    """Check the runs, build their band and store it signed; raises (storing nothing)
+    ValueError for runs that may not go in, PermissionDenied, AuthError."""
+    from app.store.security import Permission
+
+    records.users.require(session, Permission.GOLDEN_SELECT, "golden-batch", "selection")
+    recipe_id = check_selection(records, run_ids)
+    ids = tuple(dict.fromkeys(int(r) for r in run_ids))
+    band = golden_to_json(build_band(records.path, ids))
+    store = GoldenStore(records.writer, records.path, records.users, records.signatures)
+    return store.record(session, password, recipe_id, ids, band, reason, username)
+
+
+# --------------------------------------------------------------------------- judging
+@dataclass(frozen=True)
+class BandReport:
+    """A run judged against its recipe version's band in force."""
+
+    golden: GoldenRecord
+    deviations: list[Deviation]  # stretches outside lasting WARN_AFTER_S, in time order
+
+    def sentences(self) -> list[str]:
+        return [deviation_sentence(d) for d in self.deviations]
+
+
+def deviation_sentence(d: Deviation) -> str:
+    label, unit = channel_label(d.channel)
+    end = "to the end" if d.end_s is None else f"to {d.end_s / 3600:.1f} h"
+    return (
+        f"{label} {d.direction} the golden band from {d.start_s / 3600:.1f} h {end} "
+        f"(up to {d.worst:.3g} {unit} outside)".replace(" )", ")")
+    )
+
+
+def band_report(
+    db_path: str | Path, run_id: int, min_duration_s: float = WARN_AFTER_S
+) -> BandReport | None:
+    """The run's deviations from the band in force for its recipe version (None: the
+    version has no band, or its signature is broken)."""
+    recipe_id = recipe_of(db_path, run_id)
+    found = active_band(db_path, recipe_id) if recipe_id is not None else None
+    if found is None:
+        return None
+    record, golden = found
+    series = run_series(db_path, run_id, golden.bands)
+    return BandReport(record, find_deviations(golden, series, min_duration_s))

@@ -1,0 +1,206 @@
+"""Golden batches: the reference band of a recipe version, as a supervisor chose it.
+
+A row holds which runs the band was built from, the band itself (JSON, see
+``app.analytics.golden.golden_to_json``: the run screen draws it and the batch engine
+watches it without reading the historian), who chose it and why. It is stored only by a
+role with ``golden.select`` and only under that person's electronic signature (meaning
+"approved", password re-entered): the row, its ``golden.select`` audit entry and the
+signature commit in one transaction. Rows are append-only (migration 9); the newest
+row per recipe version is the band in force.
+
+Which runs may go into a band (completed, approved, the same recipe version) and
+building it from the historian is review's job (app/review/golden_select.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.analytics.golden import GoldenBatch, golden_from_json
+from app.store.audit import AuditEntry
+from app.store.db import connect, utc_now
+from app.store.security import Permission
+from app.store.signatures import Meaning, Signature, SignatureService, content_hash
+from app.store.users import Session, UserService
+from app.store.writer import StoreWriter, WriterContext
+
+COLUMNS = ("recipe_id", "run_ids", "band", "created_utc", "user_id", "user_name", "reason")
+
+
+def record_content(values: dict) -> str:
+    """The signed content: the row's fields as canonical JSON (the band included), so
+    a band changed behind the triggers' back no longer matches its signature."""
+    return json.dumps({k: values[k] for k in COLUMNS}, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class GoldenRecord:
+    id: int
+    recipe_id: int
+    run_ids: tuple[int, ...]
+    band_json: str
+    created_utc: str
+    user_id: int
+    user_name: str
+    reason: str
+    signature_id: int
+    audit_id: int
+    signature_valid: bool  # the row still hashes to what its signature signed
+
+    def golden(self) -> GoldenBatch:
+        return golden_from_json(self.band_json)
+
+    @property
+    def summary(self) -> str:
+        """One line for screens: from which runs, chosen by whom, when."""
+        runs = ", ".join(str(r) for r in self.run_ids)
+        broken = "" if self.signature_valid else "  [BROKEN: changed after signing]"
+        return (
+            f"golden band of {len(self.run_ids)} runs ({runs}), chosen by {self.user_name} "
+            f"{self.created_utc[:16].replace('T', ' ')} UTC{broken}"
+        )
+
+
+class GoldenStore:
+    """Stores golden batches through the single writer; reads on reader connections."""
+
+    def __init__(
+        self,
+        writer: StoreWriter,
+        db_path: str | Path,
+        users: UserService,
+        signatures: SignatureService | None = None,
+    ) -> None:
+        self.writer = writer
+        self.db_path = Path(db_path)
+        self.users = users
+        self.signatures = signatures or SignatureService(users, db_path)
+
+    def record(
+        self,
+        session: Session,
+        password: str,
+        recipe_id: int,
+        run_ids: tuple[int, ...],
+        band_json: str,
+        reason: str,
+        username: str | None = None,
+    ) -> GoldenRecord:
+        """Store a band, audited and signed ("approved"). Refuses, storing nothing: a
+        role without ``golden.select`` (PermissionDenied, audited), no reason
+        (ValueError), a wrong password (AuthError)."""
+        object_id = f"recipe-version {recipe_id}"
+        self.users.require(session, Permission.GOLDEN_SELECT, "golden-batch", object_id)
+        if not reason.strip():
+            raise ValueError("choosing a golden band needs a reason")
+        if not run_ids:
+            raise ValueError("a golden band needs runs")
+        values = {
+            "recipe_id": int(recipe_id),
+            "run_ids": json.dumps([int(r) for r in run_ids]),
+            "band": band_json,
+            "created_utc": utc_now(),
+            "user_id": session.user_id,
+            "user_name": session.full_name,
+            "reason": reason.strip(),
+        }
+        stored: list[int] = []
+        previous = active(self.db_path, recipe_id)
+
+        def effect(ctx: WriterContext, signature: Signature) -> None:
+            audit_id = ctx.audit.append(
+                AuditEntry(
+                    str(session.user_id),
+                    session.full_name,
+                    "golden.select",
+                    "golden-batch",
+                    object_id,
+                    old_value=f"runs {_runs(previous.run_ids)}" if previous else None,
+                    new_value=f"runs {_runs(run_ids)}",
+                    reason=values["reason"],
+                    reason_required=True,
+                )
+            )
+            names = (*COLUMNS, "content_hash", "signature_id", "audit_id")
+            row = (*(values[k] for k in COLUMNS), signature.content_hash, signature.id, audit_id)
+            cursor = ctx.conn.execute(
+                f"INSERT INTO golden_batches ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                row,
+            )
+            stored.append(int(cursor.lastrowid or 0))
+
+        self.signatures.sign(
+            session,
+            password,
+            Meaning.APPROVED,
+            "golden-batch",
+            f"{object_id}@{values['created_utc']}",
+            record_content(values),
+            username,
+            then=effect,
+        )
+        return _select(self.db_path, "g.id = ?", (stored[0],))[0]
+
+
+def _runs(run_ids: tuple[int, ...]) -> str:
+    return ", ".join(str(r) for r in run_ids)
+
+
+# ------------------------------------------------------------------ reading
+_SELECT = (
+    "SELECT g.*, s.content_hash AS signed_hash FROM golden_batches g "
+    "LEFT JOIN signatures s ON s.id = g.signature_id"
+)
+
+
+def _select(db_path: str | Path, where: str, args: tuple) -> list[GoldenRecord]:
+    with closing(connect(db_path, readonly=True)) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute(f"{_SELECT} WHERE {where} ORDER BY g.id", args).fetchall()
+    return [_record(dict(row)) for row in rows]
+
+
+def _record(row: dict) -> GoldenRecord:
+    valid = row["signed_hash"] == row["content_hash"] == content_hash(record_content(row))
+    return GoldenRecord(
+        row["id"],
+        row["recipe_id"],
+        tuple(int(r) for r in json.loads(row["run_ids"])),
+        row["band"],
+        row["created_utc"],
+        row["user_id"],
+        row["user_name"],
+        row["reason"],
+        row["signature_id"],
+        row["audit_id"],
+        valid,
+    )
+
+
+def active(db_path: str | Path, recipe_id: int) -> GoldenRecord | None:
+    """The band in force for a recipe version (its newest), or None."""
+    found = _select(
+        db_path,
+        "g.id = (SELECT MAX(id) FROM golden_batches WHERE recipe_id = ?)",
+        (int(recipe_id),),
+    )
+    return found[0] if found else None
+
+
+def history(db_path: str | Path, recipe_id: int) -> list[GoldenRecord]:
+    """Every band chosen for a recipe version, oldest first."""
+    return _select(db_path, "g.recipe_id = ?", (int(recipe_id),))
+
+
+def active_band(db_path: str | Path, recipe_id: int) -> tuple[GoldenRecord, GoldenBatch] | None:
+    """The band in force and its arrays, only while its signature holds: a band
+    changed after signing is not used to judge a run."""
+    record = active(db_path, recipe_id)
+    if record is None or not record.signature_valid:
+        return None
+    return record, record.golden()
