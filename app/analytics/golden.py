@@ -313,6 +313,7 @@ class _ChannelState:
     bucket: int | None = None
     t: list[np.ndarray] = field(default_factory=list)
     v: list[np.ndarray] = field(default_factory=list)
+    m: list[np.ndarray] = field(default_factory=list)
     start: float | None = None
     direction: str = ""
     worst: float = 0.0
@@ -347,14 +348,25 @@ class DeviationWatch:
         """Tell the watch a new step began (aligns what follows)."""
         self.step_starts_s.append(t_s)
 
-    def add(self, channel: str, t_s: np.ndarray, values: np.ndarray) -> list[Deviation]:
-        """Take samples of one channel in time order; return the warnings raised."""
+    def add(
+        self,
+        channel: str,
+        t_s: np.ndarray,
+        values: np.ndarray,
+        margin: np.ndarray | None = None,
+    ) -> list[Deviation]:
+        """Take samples of one channel in time order; return the warnings raised.
+        ``margin`` (channel units, per sample) widens the band for values that are
+        estimates with an uncertainty of their own (a growth rate from few points):
+        a bucket is outside only when its median is outside by more than its median
+        margin, so an imprecise estimate never raises a warning by itself."""
         band = self.golden.bands.get(channel)
         if band is None:
             return []
         state = self._state.setdefault(channel, _ChannelState())
         t = np.asarray(t_s, dtype=float)
         v = np.asarray(values, dtype=float)
+        m = np.zeros(len(t)) if margin is None else np.asarray(margin, dtype=float)
         raised: list[Deviation] = []
         if len(t) == 0:
             return raised
@@ -370,6 +382,7 @@ class DeviationWatch:
             state.bucket = bucket
             state.t.append(t[lo:hi])
             state.v.append(v[lo:hi])
+            state.m.append(m[lo:hi])
         return raised
 
     def flush(self) -> list[Deviation]:
@@ -385,17 +398,20 @@ class DeviationWatch:
     def _close(self, channel: str, band: GoldenBand, state: _ChannelState) -> list[Deviation]:
         t = np.concatenate(state.t)
         v = np.concatenate(state.v)
-        state.t, state.v = [], []
+        m = np.concatenate(state.m)
+        state.t, state.v, state.m = [], [], []
         bucket_start = (state.bucket or 0) * self.golden.bucket_s
         bucket_end = bucket_start + self.golden.bucket_s
         ok = np.isfinite(v)
         if not ok.any():
             return []
         value = float(np.median(v[ok]))
+        widen = float(np.nan_to_num(np.median(m[ok]), nan=math.inf))
         t_ref = float(
             warp_time(float(np.median(t[ok])), self.step_starts_s, self.golden.reference_starts_s)
         )
         _, low, high = (float(a[0]) for a in band.at(t_ref))
+        low, high = low - widen, high + widen
         if not (math.isfinite(low) and math.isfinite(high)) or low <= value <= high:
             self._end(channel, state, bucket_start)
             return []

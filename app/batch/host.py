@@ -573,6 +573,9 @@ class RunHost:
         index = min(engine.step_index, len(recipe.steps) - 1)
         step = recipe.steps[index]
         step_left = engine.wait_left_s()
+        culture_end = self.analytics.culture_end_s() if self.analytics else None
+        if culture_end is not None and not engine.finished:  # a culture runs for days
+            step_left = max(step_left, culture_end - engine.process_s)
         later = sum(
             nominal_seconds(s.phase, a)
             for s, a in zip(recipe.steps[index + 1 :], engine.arguments[index + 1 :], strict=True)

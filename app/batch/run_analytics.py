@@ -27,6 +27,7 @@ from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
 CULTURE_PHASE = "culture"
 VCD, VOLUME = CHANNEL_INDEX["vcd"], CHANNEL_INDEX["w_chamber"]
 NOT_LATE_H = -1000.0  # the harvest pseudo-channels outside the culture step: normal
+ESTIMATE_Z = 2.0  # a growth estimate is outside its band only beyond this many std errors
 GROWTH_LABELS = {"log10_fold": "Fold expansion", "mu_h": "Growth rate"}
 
 HARVEST_ALARMS: tuple[AlarmDefinition, ...] = (
@@ -166,14 +167,31 @@ class RunAnalytics:
         if watch is not None:
             for channel in self._telemetry_bands:
                 watch.add(channel, t_s, values[:, CHANNEL_INDEX[channel]])
+            # growth is judged with its own uncertainty (ESTIMATE_Z standard errors):
+            # an estimate from few points never leaves the band by noise alone
             if estimate is not None and "log10_fold" in watch.golden.bands:
                 fold = estimate.fold_expansion
                 if math.isfinite(fold) and fold > 0.0:
-                    watch.add("log10_fold", np.array([estimate.t_s]), np.array([math.log10(fold)]))
+                    margin = ESTIMATE_Z * estimate.fold_rse / math.log(10.0)
+                    watch.add("log10_fold", *_point(estimate.t_s, math.log10(fold), margin))
             if fast is not None and fast is not self.fast_estimate and "mu_h" in watch.golden.bands:
-                watch.add("mu_h", np.array([fast.t_s]), np.array([fast.mu_h]))
+                watch.add("mu_h", *_point(fast.t_s, fast.mu_h, ESTIMATE_Z * fast.mu_se_h))
         self.fast_estimate = fast
         return self.alarm_values()
+
+    def culture_end_s(self) -> float | None:
+        """When the culture step now running will end (process s): when the dose is
+        predicted, if that comes before its time is up, else at its time limit. None
+        when no culture step runs. For the screen's "time left": the step itself only
+        knows its next hourly check."""
+        culture = self._culture_index()
+        if culture is None or self.step != culture + 1 or self.latest_harvest_s is None:
+            return None
+        end = self.latest_harvest_s
+        harvest = self.harvest
+        if harvest is not None and not harvest.reached and math.isfinite(harvest.eta_s):
+            end = min(end, harvest.eta_s)
+        return end
 
     def alarm_values(self) -> dict[str, float]:
         """The pseudo-channels: harvest slip (hours past the latest allowed harvest,
@@ -190,3 +208,7 @@ class RunAnalytics:
             for channel in self.watch.golden.bands:
                 values[f"band_{channel}"] = 1.0 if self.watch.warned(channel) else 0.0
         return values
+
+
+def _point(t_s: float, value: float, margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.array([t_s]), np.array([value]), np.array([margin])

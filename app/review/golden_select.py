@@ -77,9 +77,7 @@ def check_selection(records: Records, run_ids: Sequence[int]) -> int:
     go into a band (not complete, not approved, another recipe version) or too few."""
     ids = list(dict.fromkeys(int(r) for r in run_ids))
     if len(ids) < MIN_GOLDEN_RUNS:
-        raise ValueError(
-            f"a golden band needs at least {MIN_GOLDEN_RUNS} runs; {len(ids)} chosen"
-        )
+        raise ValueError(f"a golden band needs at least {MIN_GOLDEN_RUNS} runs; {len(ids)} chosen")
     versions = {r: recipe_of(records.path, r) for r in ids}
     first = versions[ids[0]]
     with closing(connect(records.path, readonly=True)) as conn:
@@ -151,11 +149,14 @@ class BandReport:
 
 
 def deviation_sentence(d: Deviation) -> str:
+    """E.g. "Temperature below the golden band from 72.0 h to 90.0 h (up to 1.5 °C
+    outside)"."""
     label, unit = channel_label(d.channel)
     end = "to the end" if d.end_s is None else f"to {d.end_s / 3600:.1f} h"
+    amount = f"{d.worst:.3g} {unit}".strip()
     return (
         f"{label} {d.direction} the golden band from {d.start_s / 3600:.1f} h {end} "
-        f"(up to {d.worst:.3g} {unit} outside)".replace(" )", ")")
+        f"(up to {amount} outside)"
     )
 
 

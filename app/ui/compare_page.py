@@ -3,8 +3,15 @@ by elapsed time or aligned by step, one colour a run, and below it the table of 
 outcomes (duration, fold expansion, doubling time, final dose, alarms, exceptions or
 band deviations), sorted by tapping a column's header and exported as CSV.
 
-Everything read goes through app/review/outcomes.py on the background thread; a reply
-for a selection or a chip no longer shown is dropped. Colours are the Okabe-Ito set
+When the runs share one recipe version, its golden band in force (app/store/golden.py)
+is read first: the table then counts each run's stretches outside it, its summary line
+says which band that is, and the band is drawn behind the curves of the channels it
+covers. A supervisor (``golden.select``) makes the compared runs, or all approved runs
+of that version, the new band: a reason and a signature ("approved"), then
+app/review/golden_select.py builds and stores it on the background thread.
+
+Everything read goes through app/review on the background thread; a reply for a
+selection or a chip no longer shown is dropped. Colours are the Okabe-Ito set
 (told apart with the common colour-vision deficiencies); past seven runs the colours
 repeat dashed, then dotted. The table's Batch column carries each run's line sample,
 so it doubles as the legend when many runs crowd the plot's.
@@ -36,7 +43,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.analytics import GoldenBatch
+from app.analytics import MIN_GOLDEN_RUNS, WARN_AFTER_S, GoldenBatch, band_on_run_time
+from app.records import Records
+from app.review.golden_select import candidates, check_selection, select_golden
 from app.review.outcomes import (
     Comparison,
     RunOutcome,
@@ -45,9 +54,20 @@ from app.review.outcomes import (
     run_outcomes,
     write_outcomes_csv,
 )
+from app.store.golden import GoldenRecord
+from app.store.security import Permission, allowed
+from app.store.users import Session
 from app.ui import theme
 from app.ui.background import Background
+from app.ui.band_items import (
+    BAND_FILL_ALPHA,
+    BAND_MEDIAN_ALPHA,
+    MEDIAN_Z,
+    BandFill,
+    band_colour,
+)
 from app.ui.dialogs import DialogHost
+from app.ui.golden_dialog import BandState, ask_reason_and_signature, band_state
 from app.ui.page_kit import plain_sentence, set_message
 
 # Short chip labels: every control fits one row at 1280 px, leaving the height to the
@@ -83,6 +103,12 @@ COLUMNS = (
     "Exceptions",
 )
 ALARMS_COLUMN, DEVIATIONS_COLUMN = 6, 7
+AXIS_STYLE = {"color": theme.TEXT, "font-size": "14pt"}
+BAND_COLUMN_TITLE = "Deviations"  # the last column's title while a band counts
+WARN_AFTER_H = WARN_AFTER_S / 3600.0  # a deviation: this long outside the band
+# The band drawn behind a channel: the compare page's channel -> the band's channel (the
+# fold expansion chip draws the band of log10 fold expansion on its log axis).
+BAND_OF = {"temp": "temp", "ph": "ph", "do": "do", "vcd": "vcd", "fold_expansion": "log10_fold"}
 
 
 def run_pen(index: int, width: float = PEN_PX) -> QPen:
@@ -158,24 +184,36 @@ class NumberItem(QTableWidgetItem):
 
 
 class ComparePage(DialogHost, QWidget):
-    """``load(run_ids)``: the first run is the reference of the step alignment."""
+    """``load(run_ids)``: the first run is the reference of the step alignment.
+
+    ``records`` and ``session`` (the signed-in user) are needed only to choose a golden
+    band; without them the page compares and shows the band in force, nothing more."""
 
     back = Signal()
     drawn = Signal()  # the plot shows a comparison (after a load or a chip)
     outcomes_shown = Signal()
     exported = Signal(object)  # the CSV file's path
+    band_known = Signal()  # the band in force for the runs compared was read (or none)
+    golden_chosen = Signal(object)  # the GoldenRecord just stored
 
     def __init__(
         self,
         db_path: Path,
         background: Background,
         export_folder: Path | None = None,
-        golden: GoldenBatch | None = None,
+        records: Records | None = None,
+        session: Callable[[], Session | None] | None = None,
     ) -> None:
         super().__init__()
         self.db_path, self.background = db_path, background
+        self.records, self.session = records, session or (lambda: None)
         self.export_folder = export_folder or db_path.parent / "exports"
-        self.golden = golden  # deviations counted against its band when set
+        # the band in force for the runs' recipe version (read with every load):
+        # deviations are counted against it, and it is drawn behind the curves
+        self.golden: GoldenBatch | None = None
+        self.band: BandState | None = None
+        self._band_items: list[Any] = []
+        self._choosing = False  # a golden band is being checked, built or stored
         self.run_ids: list[int] = []
         self.outcomes: list[RunOutcome] = []
         self.comparison: Comparison | None = None
@@ -187,6 +225,11 @@ class ComparePage(DialogHost, QWidget):
         self._failed = 0  # runs whose outcomes could not be read (this load)
         self.curves: dict[int, pg.PlotDataItem] = {}
         self._markers: list[pg.InfiniteLine] = []
+        self._scale = 3600.0  # the x axis's seconds per unit (hours, or minutes)
+        # the band's legend sample: a pale square with the median's line (never plotted)
+        self._band_sample = pg.BarGraphItem(
+            x=[], height=[], width=1.0, brush=band_colour(BAND_FILL_ALPHA), pen=self._median_pen()
+        )
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(8)
@@ -197,6 +240,7 @@ class ComparePage(DialogHost, QWidget):
         self.message.setObjectName("Hint")
         self.message.setWordWrap(True)
         self.message.setAccessibleName("message")
+        column.addLayout(self._band_row())
         column.addWidget(self.message)
 
     # ------------------------------------------------------------------ building
@@ -222,6 +266,37 @@ class ComparePage(DialogHost, QWidget):
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self.export_csv)
         row.addWidget(self.export_button)
+        return row
+
+    def _band_row(self) -> QHBoxLayout:
+        """The band in force (or why there is none) and what choosing one said, beside
+        the supervisor's two buttons to choose a band."""
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        self.band_label = QLabel("")
+        self.band_label.setObjectName("Hint")
+        self.band_label.setWordWrap(True)
+        self.band_label.setAccessibleName("golden band")
+        self.golden_message = QLabel("")
+        self.golden_message.setObjectName("Hint")
+        self.golden_message.setWordWrap(True)
+        self.golden_message.setAccessibleName("golden band message")
+        self.golden_message.hide()
+        text.addWidget(self.band_label)
+        text.addWidget(self.golden_message)
+        row.addLayout(text, 1)
+        self.golden_button = QPushButton("Use as golden band…")
+        self.golden_button.setAccessibleName("use as golden band")
+        self.golden_button.clicked.connect(self.choose_golden)
+        self.all_golden_button = QPushButton("Use all approved runs…")
+        self.all_golden_button.setAccessibleName("use all approved runs")
+        self.all_golden_button.clicked.connect(self.choose_all_golden)
+        for button in (self.golden_button, self.all_golden_button):
+            button.setMinimumHeight(theme.MIN_TOUCH_PX)  # hidden ones too (never laid out)
+            button.hide()
+            row.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
         return row
 
     def _chips(
@@ -310,7 +385,7 @@ class ComparePage(DialogHost, QWidget):
         if self.run_ids:
             self.load(self.run_ids)
 
-    def load(self, run_ids: Sequence[int]) -> None:
+    def load(self, run_ids: Sequence[int], keep_golden_message: bool = False) -> None:
         """Compare ``run_ids``: the plot first (milliseconds), then the outcomes one run
         at a time, each asked for when the one before is in (a 10-day run's growth
         kinetics take about a second): rows appear as they come, and a chip tapped
@@ -319,14 +394,39 @@ class ComparePage(DialogHost, QWidget):
         self._generation += 1
         generation = self._generation
         self.outcomes, self._failed, self.comparison = [], 0, None
+        self.golden, self.band = None, None
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
-        self.table.horizontalHeaderItem(DEVIATIONS_COLUMN).setText(
-            "Exceptions" if self.golden is None else "Deviations"
-        )
         self.export_button.setEnabled(False)
         self._hint("Reading the runs and working out their growth…")
+        self.band_label.setText("Looking for the golden band of these runs…")
+        if not keep_golden_message:
+            self._golden_note("")
+        self._golden_buttons()
         self._query_series()
+        # the band first (milliseconds): the outcomes count deviations from it
+        db, records, ids = self.db_path, self.records, list(self.run_ids)
+        self._submit(
+            lambda: band_state(db, records, ids),
+            lambda ok, value: self._band_read(generation, ok, value),
+        )
+
+    def _band_read(self, generation: int, ok: bool, value: Any) -> None:
+        if generation != self._generation:
+            return  # another selection is shown now
+        if ok:
+            self.band, self.golden = value, value.golden
+        else:
+            self.band_label.setText(f"The golden band cannot be read: {plain_sentence(value)}")
+        self.table.horizontalHeaderItem(DEVIATIONS_COLUMN).setText(
+            "Exceptions" if self.golden is None else BAND_COLUMN_TITLE
+        )
+        self._golden_buttons()
+        self._draw_band()
+        if self.comparison is not None:  # drawn before the band was known: range again
+            self.plot.enableAutoRange()
+            self._y_range(self.comparison)
+        self.band_known.emit()
         self._next_outcome(generation)
 
     def _next_outcome(self, generation: int) -> None:
@@ -374,7 +474,8 @@ class ComparePage(DialogHost, QWidget):
         self.legend.clear()
         self.curves, self._markers = {}, []
         longest = max((c.t_s[-1] for c in comparison.curves if len(c.t_s)), default=0.0)
-        scale, unit = (3600.0, "h") if longest > 3 * 3600.0 else (60.0, "min")
+        scale = 3600.0 if longest > 3 * 3600.0 else 60.0  # hours, or minutes for short runs
+        self._scale = scale
         log_y = comparison.channel in LOG_Y
         if log_y != plot.getAxis("left").logMode:
             plot.setYRange(0.0, 1.0, padding=0)  # a linear range read as exponents overflows
@@ -402,13 +503,8 @@ class ComparePage(DialogHost, QWidget):
                 self._markers.append(marker)
         self.legend.setColumnCount(max(1, math.ceil(len(self.curves) / LEGEND_ROWS)))
         label, units = channel_label(comparison.channel)
-        style = {"color": theme.TEXT, "font-size": "14pt"}
-        plot.setLabel("left", f"{label} ({units})" if units else label, **style)
-        if comparison.align == "step" and comparison.curves:
-            where = f"process time on the steps of {comparison.curves[0].batch_id} ({unit})"
-        else:
-            where = f"elapsed process time ({unit})"
-        plot.setLabel("bottom", where, **style)
+        plot.setLabel("left", f"{label} ({units})" if units else label, **AXIS_STYLE)
+        self._draw_band()
         plot.enableAutoRange()
         self._y_range(comparison)
         self._highlight()
@@ -427,9 +523,94 @@ class ComparePage(DialogHost, QWidget):
             self._hint(self._tap_hint())
         self.drawn.emit()
 
+    @staticmethod
+    def _median_pen() -> QPen:
+        return pg.mkPen(band_colour(BAND_MEDIAN_ALPHA), width=2, style=Qt.PenStyle.DashLine)
+
+    def band_channel(self) -> str | None:
+        """The band drawn behind the plot now (its channel), or None."""
+        comparison, golden = self.comparison, self.golden
+        if comparison is None or golden is None:
+            return None
+        name = BAND_OF.get(comparison.channel)
+        band = golden.bands.get(name) if name else None
+        return name if band is not None and len(band.t_s) else None
+
+    def _draw_band(self) -> None:
+        """The band in force behind the curves (a pale fill from low to high and its
+        median dashed), on the axis the curves are on: by step, laid onto the reference
+        run's step starts (``band_on_run_time``); by elapsed time, on the band's own
+        reference time (its runs' median step starts), which the x axis says."""
+        plot = self.plot
+        for item in self._band_items:
+            plot.removeItem(item)
+        self._band_items = []
+        if self._band_sample in [sample.item for sample, _ in self.legend.items]:
+            self.legend.removeItem(self._band_sample)
+        self._band_text()
+        self._x_label()
+        name = self.band_channel()
+        comparison, golden = self.comparison, self.golden
+        if name is None or comparison is None or golden is None:
+            return
+        band = golden.bands[name]
+        if comparison.align == "step" and comparison.reference_starts_s:
+            t_s, median, low, high = band_on_run_time(
+                band, golden.reference_starts_s, comparison.reference_starts_s
+            )
+        else:
+            t_s = band.t_s + golden.bucket_s / 2.0
+            median, low, high = band.median, band.low, band.high
+        # log10_fold is already on the log axis's scale (its view holds log10 values)
+        x = np.asarray(t_s, dtype=float) / self._scale
+        fill = BandFill(x, low, high)
+        line = pg.PlotCurveItem(x, median, pen=self._median_pen(), connect="finite")
+        line.setZValue(MEDIAN_Z)
+        plot.addItem(fill)  # counts for the y range where the x range shows it
+        plot.addItem(line, ignoreBounds=True)
+        self._band_items = [fill, line]
+        self.legend.addItem(self._band_sample, "golden band")
+
+    def _x_label(self) -> None:
+        """Whose time the x axis is; by elapsed time, that the band is on its own (the
+        median step starts of its runs), which By step lines up with the first run's."""
+        comparison = self.comparison
+        if comparison is None:
+            return
+        unit = "h" if self._scale == 3600.0 else "min"
+        if comparison.align == "step" and comparison.curves:
+            where = f"process time on the steps of {comparison.curves[0].batch_id} ({unit})"
+        else:
+            where = f"elapsed process time ({unit})"
+            if self.band_channel() is not None:
+                where += " · band on its runs' median step times"
+        self.plot.setLabel("bottom", where, **AXIS_STYLE)
+
+    def _band_text(self) -> None:
+        """The line under the table: which band counts (or why none does), what a
+        deviation is, and a channel the band does not cover."""
+        state = self.band
+        if state is None:
+            return  # still reading (the loading line stays), or it failed (the error)
+        line = state.line()
+        comparison = self.comparison
+        if state.golden is not None:
+            line += f" {BAND_COLUMN_TITLE}: {WARN_AFTER_H:g} h or more outside it."
+            if comparison is not None and self.band_channel() is None:
+                line += f" No band for {channel_label(comparison.channel)[0].lower()}."
+        if self._may_choose() and len(self.run_ids) < MIN_GOLDEN_RUNS:
+            line += f" Compare at least {MIN_GOLDEN_RUNS} runs to make them a golden band."
+        self.band_label.setText(line)
+
     def _y_range(self, comparison: Comparison) -> None:
-        """Log ticks for growth; a least span for the process channels."""
+        """Log ticks for growth; a least span for the process channels (the band's
+        edges included: a band as wide as the least span must still show them)."""
         finite = [c.values[np.isfinite(c.values)] for c in comparison.curves]
+        name = self.band_channel()
+        if name is not None and comparison.channel not in LOG_Y and self.golden is not None:
+            band = self.golden.bands[name]
+            edges = np.concatenate([band.low, band.high])
+            finite.append(edges[np.isfinite(edges)])
         values = np.concatenate(finite) if finite else np.empty(0)
         axis = self.plot.getAxis("left")
         channel = comparison.channel
@@ -503,8 +684,11 @@ class ComparePage(DialogHost, QWidget):
             NumberItem(o.deviations, str(o.deviations)),
         )
         for column, item in enumerate(cells):
-            if o.alarms and column == ALARMS_COLUMN:
-                item.setForeground(QColor(theme.BAD))
+            band_deviations = o.deviations_from == "golden band" and o.deviations
+            if (o.alarms and column == ALARMS_COLUMN) or (
+                band_deviations and column == DEVIATIONS_COLUMN
+            ):
+                item.setForeground(QColor(theme.BAD))  # a run outside: red as an alarm
             table.setItem(row, column, item)
         table.setSortingEnabled(True)  # sorts by the column chosen, if one is
         self._fit_columns()
@@ -518,9 +702,14 @@ class ComparePage(DialogHost, QWidget):
     def _fit_columns(self) -> None:
         """The Batch column takes the room the others leave, but never less than its
         contents (a stretched column would cut batch IDs short on a narrow screen)."""
-        header = self.table.horizontalHeader()
+        table = self.table
+        header = table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        if header.length() < self.table.viewport().width():
+        room = table.viewport().width()
+        scroll = table.verticalScrollBar()
+        if not scroll.isVisible():  # the row just added may bring it, narrowing the room
+            room -= scroll.sizeHint().width()
+        if header.length() < room:
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -536,6 +725,125 @@ class ComparePage(DialogHost, QWidget):
     def shown_order(self) -> list[int]:
         """Run ids in the table's order as shown (sorted or not)."""
         return [int(self.table.item(row, 0).data(RUN_ROLE)) for row in range(self.table.rowCount())]
+
+    # ------------------------------------------------------------------ golden band
+    def _may_choose(self) -> bool:
+        """The signed-in user may choose golden bands (the service checks again)."""
+        session = self.session()
+        return (
+            self.records is not None
+            and session is not None
+            and not session.locked
+            and allowed(session.role, Permission.GOLDEN_SELECT)
+        )
+
+    def _golden_buttons(self) -> None:
+        """Shown to those who may choose a band; enabled once the band in force is known
+        (from three runs compared, or for all approved runs of their version)."""
+        may = self._may_choose()
+        for button in (self.golden_button, self.all_golden_button):
+            button.setVisible(may)
+        ready = may and not self._choosing and self.band is not None
+        self.golden_button.setEnabled(ready and len(self.run_ids) >= MIN_GOLDEN_RUNS)
+        self.all_golden_button.setEnabled(
+            ready and self.band is not None and self.band.recipe_id is not None
+        )
+
+    def choose_golden(self) -> None:
+        """The runs compared as the band of their recipe version: checked first (each
+        complete, approved, of one version), then a reason and the signature."""
+        if not self.golden_button.isEnabled():
+            return
+        records, ids = self.records, list(self.run_ids)
+        batches = dict(zip(self.run_ids, self._batches(), strict=False))
+        names = [batches.get(run_id, f"run {run_id}") for run_id in ids]
+
+        def check() -> tuple[list[int], str]:
+            assert records is not None
+            check_selection(records, ids)
+            return ids, f"Make {_and(names)} the golden band of {{recipe}}: why?"
+
+        self._prepare(check, f"Checking that the {len(ids)} runs may make a golden band…")
+
+    def choose_all_golden(self) -> None:
+        """Every complete, approved run of the compared runs' recipe version."""
+        state = self.band
+        if not self.all_golden_button.isEnabled() or state is None:
+            return
+        records, recipe_id = self.records, state.recipe_id
+
+        def find() -> tuple[list[int], str]:
+            assert records is not None and recipe_id is not None
+            found = candidates(records, recipe_id)
+            if len(found) < MIN_GOLDEN_RUNS:
+                raise ValueError(
+                    f"{state.recipe} has {len(found)} complete, approved "
+                    f"run{'' if len(found) == 1 else 's'}: a golden band needs at least "
+                    f"{MIN_GOLDEN_RUNS}"
+                )
+            ids = [c.run_id for c in found]
+            return ids, f"Make all {len(ids)} approved runs of {{recipe}} the golden band: why?"
+
+        self._prepare(find, f"Finding the approved runs of {state.recipe}…")
+
+    def _prepare(self, job: Callable[[], tuple[list[int], str]], doing: str) -> None:
+        self._choosing = True
+        self._golden_buttons()
+        self._golden_note(doing)
+        generation = self._generation
+        self._submit(job, lambda ok, value: self._ask_why(generation, ok, value))
+
+    def _ask_why(self, generation: int, ok: bool, value: Any) -> None:
+        self._choosing = False
+        self._golden_buttons()
+        if generation != self._generation:
+            self._golden_note("")
+            return  # other runs are compared now: they were not what was checked
+        session = self.session()
+        if not ok:
+            self._golden_note(plain_sentence(value), error=True)
+            return
+        if session is None or self.band is None:
+            self._golden_note("")
+            return
+        ids, question = value
+        recipe = self.band.recipe
+        self._golden_note("")  # the dialogs say what is signed (cancelled: nothing to say)
+        ask_reason_and_signature(
+            self,
+            question.format(recipe=recipe),
+            f"the golden band of {recipe} from runs {_runs(ids)}",
+            session,
+            lambda reason, password, user: self._select(ids, reason, password, user),
+        )
+
+    def _select(self, ids: list[int], reason: str, password: str, username: str | None) -> None:
+        records, session = self.records, self.session()
+        if records is None or session is None:
+            return
+        self._choosing = True
+        self._golden_buttons()
+        self._golden_note(f"Building the band of runs {_runs(ids)} and signing…")
+        self._submit(
+            lambda: select_golden(records, session, password, ids, reason, username),
+            self._selected,
+        )
+
+    def _selected(self, ok: bool, value: Any) -> None:
+        self._choosing = False
+        if not ok:
+            self._golden_buttons()
+            self._golden_note(f"No band stored: {plain_sentence(value)}", error=True)
+            return
+        record: GoldenRecord = value
+        self._golden_note(f"Golden band stored, signed (approved) by {record.user_name}.")
+        self.golden_chosen.emit(record)
+        if self.run_ids:
+            self.load(self.run_ids, keep_golden_message=True)  # the new band counts
+
+    def _golden_note(self, text: str, error: bool = False) -> None:
+        set_message(self.golden_message, text, error=error)
+        self.golden_message.setVisible(bool(text))
 
     # ------------------------------------------------------------------ export
     def export_csv(self) -> None:
@@ -575,3 +883,12 @@ class ComparePage(DialogHost, QWidget):
 
     def _error(self, text: str) -> None:
         set_message(self.message, text, error=True)
+
+
+def _runs(run_ids: Sequence[int]) -> str:
+    return ", ".join(str(r) for r in run_ids)
+
+
+def _and(names: Sequence[str]) -> str:
+    """'B-1, B-2 and B-3'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

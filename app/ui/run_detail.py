@@ -2,7 +2,13 @@
 exceptions (or the words "no exceptions") and every recorded event, each tap moving the
 trends there; whole-run trends with the step timeline under them and, on request, a
 second run overlaid; sign-off and export. Everything that reads or signs goes through
-app/review on the background thread."""
+app/review on the background thread.
+
+The exceptions end with the run judged against its recipe version's golden band in
+force (app/review/golden_select.py ``band_report``): which band, then each stretch of two
+hours or more outside it as a "deviation" row, tappable like the others and ticked on the
+step timeline. It is read after the record (the run's growth kinetics take up to a
+second), so the record's own exceptions show first."""
 
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analytics import Deviation
+from app.review.golden_select import deviation_sentence
 from app.review.signoff import SignOff, SignOffStatus
 from app.review.timeline import RunTimeline, TimelineEvent, build_timeline
 from app.store.signatures import Meaning
@@ -31,15 +39,18 @@ from app.ui import theme
 from app.ui.background import Background
 from app.ui.compare_picker import ComparePicker
 from app.ui.dialogs import STANDARD_REASONS, DialogHost, ReasonDialog, TextEntryDialog
-from app.ui.page_kit import WrappedItemDelegate
+from app.ui.golden_dialog import BandJudgement, band_judgement
+from app.ui.page_kit import WrappedItemDelegate, plain_sentence
 from app.ui.review_trends import ReviewTrends
 
 AT_MS = Qt.ItemDataRole.UserRole  # an event's process time, on its list item
+DEVIATION = "deviation"  # the exception kind of a stretch outside the golden band
 
 
 class RunDetailPage(DialogHost, QWidget):
     back = Signal()
     drawn = Signal()  # the trends were (re)drawn from a query: whole run or a zoom
+    judged = Signal()  # the run was judged against its golden band (or there is none)
 
     def __init__(
         self,
@@ -54,6 +65,7 @@ class RunDetailPage(DialogHost, QWidget):
         self.run_id: int | None = None
         self.status: SignOffStatus | None = None
         self.timeline: RunTimeline | None = None
+        self.band: BandJudgement | None = None  # None: not yet judged
         column = QVBoxLayout(self)
         top = QHBoxLayout()
         back = QPushButton("◀ History")
@@ -139,7 +151,7 @@ class RunDetailPage(DialogHost, QWidget):
 
     # ------------------------------------------------------------------ loading
     def load(self, run_id: int) -> None:
-        self.run_id, self.timeline = run_id, None
+        self.run_id, self.timeline, self.band = run_id, None, None
         self.message.setText("Reading the record…")
         self.compare_button.setText("Compare…")
         self.trends.load(run_id)
@@ -173,11 +185,16 @@ class RunDetailPage(DialogHost, QWidget):
             self.header.setStyleSheet(f"color: {theme.BAD}; font-weight: bold;")
         else:
             self.header.setStyleSheet("")
-        self._list_exceptions(status)
+        self._list_exceptions()
         db, run_id = self.signoff.db_path, record.run_id
         self.background.submit(
             lambda: build_timeline(db, record, status.exceptions),
             lambda ok, timeline: self._placed(run_id, timeline) if ok else None,
+        )
+        recipe = f"{record.recipe_name} v{record.recipe_version_no}"
+        self.background.submit(
+            lambda: band_judgement(db, run_id, recipe),
+            lambda ok, value: self._judged(run_id, ok, value),
         )
         problems = status.approvable_problems
         reviewed = status.valid(Meaning.REVIEWED)
@@ -185,22 +202,76 @@ class RunDetailPage(DialogHost, QWidget):
         self.approve_button.setEnabled(not problems and not status.valid(Meaning.APPROVED))
         self.message.setText("Not yet approvable: " + "; ".join(problems) if problems else "")
 
-    def _list_exceptions(self, status: SignOffStatus) -> None:
+    def deviations(self) -> list[Deviation]:
+        """The run's stretches outside its golden band (none until judged)."""
+        report = self.band.report if self.band is not None else None
+        return list(report.deviations) if report is not None else []
+
+    def _list_exceptions(self) -> None:
+        """The record's exceptions (tappable once placed on the axis), then the golden
+        band's verdict: which band, and each deviation (tappable: process time)."""
+        status = self.status
+        if status is None:
+            return
         self.exceptions.clear()
-        self.tab_buttons[0].setText(f"Exceptions ({len(status.exceptions)})")
-        if not status.exceptions:
+        deviations = self.deviations()
+        self.tab_buttons[0].setText(f"Exceptions ({len(status.exceptions) + len(deviations)})")
+        if not status.exceptions and not deviations:
             self.exceptions.addItem("No exceptions: nothing in this run needs attention.")
-        for item in status.exceptions:
-            self.exceptions.addItem(f"{item.kind.upper()}  {item.when_utc[11:19]}  {item.text}")
+        placed = self.timeline.exceptions if self.timeline is not None else []
+        for row, item in enumerate(status.exceptions):
+            line = QListWidgetItem(f"{item.kind.upper()}  {item.when_utc[11:19]}  {item.text}")
+            if row < len(placed):
+                line.setData(AT_MS, placed[row].run_ms)
+            self.exceptions.addItem(line)
+        note = self.band.note if self.band is not None else "Checking the golden band…"
+        self.exceptions.addItem(self._note_item(note))
+        for deviation in deviations:
+            line = QListWidgetItem(f"{DEVIATION.upper()}  {deviation_sentence(deviation)}")
+            line.setData(AT_MS, int(deviation.start_s * 1000))
+            self.exceptions.addItem(line)
+
+    @staticmethod
+    def _note_item(text: str) -> QListWidgetItem:
+        """A muted line that is read, not tapped."""
+        item = QListWidgetItem(text)
+        item.setForeground(QColor(theme.MUTED))
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        font = item.font()
+        font.setItalic(True)
+        item.setFont(font)
+        return item
+
+    def _judged(self, run_id: int, ok: bool, value) -> None:
+        if run_id != self.run_id:
+            return  # another run is shown now
+        if ok:
+            self.band = value
+        else:
+            note = f"The run could not be judged against its golden band: {plain_sentence(value)}"
+            self.band = BandJudgement(None, note)
+        self._list_exceptions()
+        if self.timeline is not None:
+            self.trends.set_timeline(self._ticked(self.timeline))
+        self.judged.emit()
+
+    def _ticked(self, timeline: RunTimeline) -> RunTimeline:
+        """The timeline with a red tick at each deviation's start, as the exceptions."""
+        extra = [
+            TimelineEvent(DEVIATION, "", int(d.start_s * 1000), deviation_sentence(d), None, True)
+            for d in self.deviations()
+        ]
+        return RunTimeline(
+            timeline.steps, timeline.events, [*timeline.exceptions, *extra], timeline.last_ms
+        )
 
     def _placed(self, run_id: int, timeline: RunTimeline) -> None:
         """Events and exceptions now know where they are on the axis: tappable."""
         if run_id != self.run_id:
             return
         self.timeline = timeline
-        self.trends.set_timeline(timeline)
-        for row, event in enumerate(timeline.exceptions):
-            self.exceptions.item(row).setData(AT_MS, event.run_ms)
+        self.trends.set_timeline(self._ticked(timeline))
+        self._list_exceptions()
         self.events.clear()
         self.tab_buttons[1].setText(f"All events ({len(timeline.events)})")
         for event in timeline.events:

@@ -66,7 +66,9 @@ def _day(process_s: float) -> str:
 def growth_text(status: RunStatus) -> str:
     """The run screen's growth line from the live kinetics in the run status, e.g.
     ``Growth: doubling 29.8 h (27.9–31.9) · 12.3× expansion · dose reached ≈ day 7.3
-    (7.0–7.6)`` (day of process time); the label wraps it where the header is narrow."""
+    (7.0–7.6) · harvest by day 10.0`` (day of process time; the last part once the
+    culture step has fixed the latest allowed harvest); the label wraps it where the
+    header is narrow."""
     if status.doubling_h is None:
         return "Growth: not enough data yet"
     text = (
@@ -81,6 +83,8 @@ def growth_text(status: RunStatus) -> str:
         dose = "dose not reached at this growth"
     elif status.harvest_early_s != status.harvest_late_s:
         dose += f" ({_day(status.harvest_early_s)}–{_day(status.harvest_late_s)})"
+    if status.harvest_latest_s is not None:
+        dose += f" · harvest by day {_day(status.harvest_latest_s)}"
     return f"{text} · {dose}"
 
 
@@ -217,6 +221,9 @@ class RunScreen(DialogHost, QWidget):
             )
         self.schematic.set_values(status.values)
         self.schematic.set_stale(status.link != "CONNECTED")
+        # the golden band behind the trends, with its summary in a line under them;
+        # rebuilt only when the band or the step starts change (RunTrends.set_band)
+        self.trends.set_band(status.golden, status.step_starts_s, status.golden_summary)
 
     # ------------------------------------------------------------------ actions
     def _call(self, method: str, *args, after: str = "") -> None:

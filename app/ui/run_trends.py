@@ -1,6 +1,6 @@
 """The run screen's live trends: temperature, pH, DO, CO2, line pressure and cell
-density, with set-point and alarm-limit lines and a choice of window (10 min, 1 h,
-1 day, whole run).
+density, with set-point and alarm-limit lines, the golden band of the recipe behind
+them (docs/analytics.md §3) and a choice of window (10 min, 1 h, 1 day, whole run).
 
 Memory stays bounded over a 14-day run: the last hours at full rate in a ring
 (TrendBuffer), and the whole run as one min/max pair per process minute (MinuteEnvelope,
@@ -14,12 +14,22 @@ from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
+from app.analytics.golden import GoldenBatch, band_on_run_time
 from app.batch.alarms import AlarmDefinition, Kind
 from app.store.historian import RunClock, Series
 from app.ui import theme
+from app.ui.band_items import MEDIAN_COLOUR, MEDIAN_Z, BandFill
 from app.ui.trends import TrendBuffer
 from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
 
@@ -30,7 +40,34 @@ WINDOWS = (("10 min", 10.0), ("1 h", 60.0), ("1 day", 1440.0), ("Whole run", Non
 LIVE_CAPACITY = 200_000  # ~5.5 h at 10 Hz: the 10 min and 1 h windows at full rate
 REDRAW_MS = 16  # a plot per tick: each of the six redrawn about 10 times a second
 COLUMNS = 2
+GAP_MIN = 30.0  # long windows: minutes without samples that still join the line
 PLOTS_PER_TICK = 1  # six plots redrawn over six ticks (~10 Hz each): short paints
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" where the widget is too narrow (the whole text in its
+    tooltip and accessible description); it never widens its layout."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self.setAccessibleDescription(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        elided = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, width)
+        if elided != self.text():
+            self.setText(elided)
 
 
 class MinuteEnvelope:
@@ -72,6 +109,9 @@ class RunTrends(QWidget):
         self.lows: dict[str, pg.PlotDataItem] = {}
         self.setpoint_curves: dict[str, pg.PlotDataItem] = {}
         self.limit_lines: dict[str, list[pg.InfiniteLine]] = {name: [] for name in RUN_TRENDS}
+        self.band_fills: dict[str, BandFill] = {}
+        self.band_medians: dict[str, pg.PlotCurveItem] = {}
+        self._band_key: tuple[GoldenBatch | None, tuple[float, ...]] = (None, ())
         self.redraws = 0
         self.setToolTip("x axis: process time in minutes")
         root = QGridLayout(self)
@@ -83,6 +123,8 @@ class RunTrends(QWidget):
         for index, name in enumerate(RUN_TRENDS):
             plot = self._plot(name, axis_font)
             root.addWidget(plot, 1 + index // COLUMNS, index % COLUMNS)
+        self.band_caption = self._band_caption()
+        root.addWidget(self.band_caption, 2 + (len(RUN_TRENDS) - 1) // COLUMNS, 0, 1, COLUMNS)
         self._dirty = False
         self._stale: list[str] = []  # plots still to redraw for the newest data
         self._timer = QTimer(self)
@@ -103,6 +145,15 @@ class RunTrends(QWidget):
         row.addStretch(1)
         return row
 
+    def _band_caption(self) -> ElidedLabel:
+        """What the shade is (the golden band's summary), one small muted line under the
+        plots, cut with "…" where narrow; hidden without a band."""
+        caption = ElidedLabel()
+        caption.setAccessibleName("golden band")
+        caption.setStyleSheet(f"color: {theme.MUTED}; font-size: 15px; background: transparent;")
+        caption.hide()
+        return caption
+
     def _plot(self, name: str, axis_font) -> pg.PlotWidget:
         channel = CHANNEL_BY_NAME[name]
         plot = pg.PlotWidget()
@@ -121,6 +172,9 @@ class RunTrends(QWidget):
         item = plot.getPlotItem()
         item.setClipToView(True)
         item.setDownsampling(auto=True, mode="peak")
+        # y range from what the window shows (the live data is cut to the window anyway;
+        # the golden band runs over the whole run)
+        item.getViewBox().setAutoVisible(y=True)
         colour = theme.TREND_COLOURS[name]
         # 1-px cosmetic pens: a wider pen costs 2-3x per frame in the raster engine
         # (segments) or far more (one wide polyline); measured in bench_run_screen
@@ -154,6 +208,51 @@ class RunTrends(QWidget):
             line.label.setColor(theme.BAD)
             self.plots[d.channel].addItem(line)
             self.limit_lines[d.channel].append(line)
+
+    def set_band(
+        self,
+        golden: GoldenBatch | None,
+        step_starts_s: tuple[float, ...] | list[float] = (),
+        summary: str = "",
+    ) -> None:
+        """The golden band behind each plotted channel that has one, laid onto this
+        run's time axis by its step starts so far (``band_on_run_time``); None clears it.
+        Called with every run status: the band is rebuilt only when the golden batch
+        (the same object while it is in force) or the step starts change, and the live
+        redraws never touch it."""
+        starts = tuple(float(t) for t in step_starts_s)
+        if golden is None:
+            starts = ()
+        caption = ""
+        if golden is not None:
+            caption = f"Blue shading: {summary or f'golden band of {len(golden.run_names)} runs'}"
+        if caption != self.band_caption.full_text:
+            self.band_caption.set_full_text(caption)
+            self.band_caption.setVisible(bool(caption))
+        if golden is self._band_key[0] and starts == self._band_key[1]:
+            return
+        self._band_key = (golden, starts)
+        for name, fill in self.band_fills.items():
+            self.plots[name].removeItem(fill)
+            self.plots[name].removeItem(self.band_medians[name])
+        self.band_fills.clear()
+        self.band_medians.clear()
+        if golden is None:
+            return
+        median_pen = pg.mkPen(MEDIAN_COLOUR, width=1)
+        for name in RUN_TRENDS:
+            band = golden.bands.get(name)
+            if band is None or not len(band.t_s):
+                continue
+            t_s, median, low, high = band_on_run_time(band, golden.reference_starts_s, starts)
+            x = t_s / 60.0  # process minutes, as the live curves
+            fill = BandFill(x, low, high)
+            line = pg.PlotCurveItem(x, median, pen=median_pen, connect="finite")
+            line.setZValue(MEDIAN_Z)
+            plot = self.plots[name]
+            plot.addItem(fill)  # counts for the y range (BandFill.dataBounds)
+            plot.addItem(line, ignoreBounds=True)
+            self.band_fills[name], self.band_medians[name] = fill, line
 
     def set_window(self, minutes: float | None) -> None:
         self.window_min = minutes
@@ -222,12 +321,20 @@ class RunTrends(QWidget):
         left = max(lo, float(xs[0]) if len(xs) else lo)
         for name in names:
             column = RUN_TRENDS.index(name)
-            self.curves[name].setData(xs, ys[:, column])
-            if lows is not None:  # long windows: the band between each minute's min and max
-                self.lows[name].setData(xs, lows[:, column])
+            x = xs
+            if lows is not None:
+                # minutes without a sample (a simulator run fast, a link gap) are left out
+                # rather than breaking the line into dots that draw nothing
+                finite = np.isfinite(ys[:, column])
+                x = xs[finite]
+                joined = np.r_[np.diff(x) <= GAP_MIN, False]  # a real gap stays a gap
+                self.curves[name].setData(x, ys[finite, column], connect=joined)
+                self.lows[name].setData(x, lows[finite, column], connect=joined)  # min and max
             else:
-                self.lows[name].setData([], [])
+                self.curves[name].setData(xs, ys[:, column], connect="all")
+                self.lows[name].setData([], [], connect="all")
             if name in self.setpoint_curves:
                 sp_column = BUFFERED.index(SETPOINTS[name])
-                self.setpoint_curves[name].setData(xs, ys[:, sp_column])
+                sp = ys[:, sp_column] if lows is None else ys[finite, sp_column]
+                self.setpoint_curves[name].setData(x, sp)
             self.plots[name].setXRange(left, max(latest, left + 0.05), padding=0)

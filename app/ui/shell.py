@@ -117,7 +117,11 @@ class Shell(QMainWindow):
         )
         self.pages["detail"] = self.detail_page
         self.compare_page = ComparePage(
-            parts.records.path, self.background, parts.records.path.parent / "exports"
+            parts.records.path,
+            self.background,
+            parts.records.path.parent / "exports",
+            parts.records,
+            session,
         )
         self.pages["compare"] = self.compare_page
         self._build()

@@ -35,3 +35,23 @@ def test_the_envelope_keeps_each_minutes_extremes():
     envelope.append(np.ones(4, dtype=np.int32), t, values)
     _, low, high = envelope.view()
     assert (low[0, 0], high[0, 0]) == (36.1, 39.5) and (low[1, 0], high[1, 0]) == (37.0, 37.0)
+
+
+def test_sparse_samples_still_draw_a_line_in_long_windows_and_gaps_stay_gaps(qtbot):
+    """A simulator run fast sends a sample every few process minutes: the whole-run line
+    joins them instead of breaking into dots at every empty minute; an hour without
+    samples (a link gap) is not bridged."""
+    trends = RunTrends()
+    qtbot.addWidget(trends)
+    trends.show()
+    minutes = np.r_[np.arange(0, 600, 8), np.arange(700, 1000, 8)]  # gap 600-700 min
+    values = np.zeros((len(minutes), len(CHANNEL_NAMES)))
+    values[:, CHANNEL_INDEX["temp"]] = 37.0
+    trends.add_batch(np.ones(len(minutes), np.int32), minutes * 60_000, values)
+    trends.set_window(None)
+    x, y = trends.curves["temp"].getData()
+    assert len(x) == len(minutes) and np.all(np.isfinite(y))
+    joined = trends.curves["temp"].opts["connect"]
+    assert joined.sum() == len(minutes) - 2  # every pair joined but across the gap
+    trends.set_window(10.0)  # back to a short window: a plain line again
+    assert trends.curves["temp"].opts["connect"] == "all"

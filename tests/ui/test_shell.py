@@ -140,10 +140,12 @@ def test_the_run_screen_shows_growth_and_still_fits_1280_by_800(qtbot, tmp_path)
         harvest_eta_s=7.3 * day,
         harvest_early_s=7.0 * day,
         harvest_late_s=7.6 * day,
+        harvest_latest_s=10.0 * day,
     )
     screen.show_status(status)
     assert screen.growth.text() == (
-        "Growth: doubling 29.8 h (27.9–31.9) · 12.3× expansion · dose reached ≈ day 7.3 (7.0–7.6)"
+        "Growth: doubling 29.8 h (27.9–31.9) · 12.3× expansion · dose reached ≈ day 7.3 "
+        "(7.0–7.6) · harvest by day 10.0"
     )
     assert screen.growth.font().pixelSize() >= 20 or "20px" in screen.growth.styleSheet()
     hint = window.minimumSizeHint()

@@ -454,3 +454,28 @@ def test_live_path_normal_runs_raise_no_analytics_alarm():
     report = f"live path, analytics alarms of normal runs: {raised}"
     print(report)
     assert all(not tags for tags in raised.values()), report
+
+
+def test_the_culture_step_ends_at_the_predicted_dose_or_its_time_limit():
+    """What the run screen's "time left" counts down to while the culture runs."""
+    from app.batch.run_analytics import RunAnalytics
+
+    recipe = load_recipe_file(RECIPE)
+    run = normal_run(6)
+    analytics = RunAnalytics(recipe, recipe.resolve({"target_dose": TARGET_CELLS}))
+    assert analytics.culture_end_s() is None  # no culture step yet
+    starts = recipe_starts(run)
+    for number, t_s in enumerate(starts, start=1):
+        analytics.step_started(number, t_s)
+    limit = starts[-1] + protocol().culture["duration"]
+    assert analytics.culture_end_s() == limit  # no prediction yet: the time limit
+    values = np.zeros((len(run.t_s), len(CHANNEL_INDEX)))
+    for name, column in run.readings.items():
+        values[:, CHANNEL_INDEX[name]] = column
+    cut = int(np.searchsorted(run.t_s, 4 * DAY))
+    analytics.add(run.t_s[:cut], values[:cut])
+    assert analytics.harvest is not None
+    assert analytics.culture_end_s() == analytics.harvest.eta_s
+    assert analytics.harvest.eta_s < limit
+    analytics.step_started(11, 5 * DAY)  # the culture ended
+    assert analytics.culture_end_s() is None

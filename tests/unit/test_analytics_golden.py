@@ -123,3 +123,20 @@ def test_steps_that_ran_long_are_aligned_before_comparing():
     assert find_deviations(aligned, late) == []
     unaligned = build_golden(runs, spec, align_steps=False)
     assert find_deviations(unaligned, RunSeries("late", late.channels, ()))
+
+
+def test_an_estimate_is_outside_only_beyond_its_own_uncertainty():
+    """A growth estimate 0.5 outside the band with a margin of 1 (its standard errors)
+    raises nothing; with a margin of 0.2 it warns, and `warned` follows the stretch."""
+    runs = [ramp(f"r{i}", 0.0, i) for i in range(5)]
+    golden = build_golden(runs, SPECS)
+    t = np.arange(0.0, 6 * HOUR, 600.0) + 300.0
+    temp = np.full(len(t), 37.0 + 0.3 + 0.5)  # 0.5 above the band's high (floor 0.3)
+    vague = DeviationWatch(golden, min_duration_s=HOUR)
+    assert vague.add("temp", t, temp, margin=np.full(len(t), 1.0)) == []
+    sure = DeviationWatch(golden, min_duration_s=HOUR)
+    raised = sure.add("temp", t, temp, margin=np.full(len(t), 0.2))
+    assert [d.start_s for d in raised] == [0.0] and sure.warned("temp")
+    sure.add("temp", np.array([7 * HOUR]), np.array([37.0]))
+    sure.add("temp", np.array([8 * HOUR]), np.array([37.0]))  # closes the 7 h bucket: inside
+    assert not sure.warned("temp") and not vague.warned("temp")
