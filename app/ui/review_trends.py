@@ -22,6 +22,7 @@ from app.review.timeline import RunTimeline, StepSpan
 from app.store.historian import Series, query_run
 from app.ui import theme
 from app.ui.background import Background
+from app.ui.plot_axes import MajorTicksAxis
 from hardware.protocol import CHANNEL_BY_NAME
 
 DETAIL_TRENDS = ("temp", "ph", "do", "pressure")
@@ -30,22 +31,6 @@ SETTLE_MS = 120  # a zoom or pan is read again once the range has been still thi
 STEP_BRUSHES = ("#C9D3E3", "#A9B9D1")
 COMPARE_COLOUR = "#6B7280"
 TIMELINE_PX = 72
-
-
-class MajorTicksAxis(pg.AxisItem):
-    """Labels on major ticks only, and no closer than ``LABEL_PX``: the review plots are
-    short on a 1280 x 800 screen and minor labels would print over each other."""
-
-    LABEL_PX = 24
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float):
-        levels = super().tickSpacing(minVal, maxVal, size)
-        if not levels or maxVal <= minVal:
-            return levels
-        spacing, offset = levels[0]
-        while (maxVal - minVal) / spacing * self.LABEL_PX > size:
-            spacing *= 2
-        return [(spacing, offset)]
 
 
 class ReviewTrends(QWidget):

@@ -30,6 +30,7 @@ from app.batch.alarms import AlarmDefinition, Kind
 from app.store.historian import RunClock, Series
 from app.ui import theme
 from app.ui.band_items import MEDIAN_COLOUR, MEDIAN_Z, BandFill
+from app.ui.plot_axes import MajorTicksAxis, ProcessTimeAxis
 from app.ui.trends import TrendBuffer
 from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
 
@@ -113,7 +114,7 @@ class RunTrends(QWidget):
         self.band_medians: dict[str, pg.PlotCurveItem] = {}
         self._band_key: tuple[GoldenBatch | None, tuple[float, ...]] = (None, ())
         self.redraws = 0
-        self.setToolTip("x axis: process time in minutes")
+        self.setToolTip("x axis: process time (days, hours; hours:minutes in short windows)")
         root = QGridLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(8)
@@ -156,7 +157,9 @@ class RunTrends(QWidget):
 
     def _plot(self, name: str, axis_font) -> pg.PlotWidget:
         channel = CHANNEL_BY_NAME[name]
-        plot = pg.PlotWidget()
+        plot = pg.PlotWidget(
+            axisItems={"bottom": ProcessTimeAxis(), "left": MajorTicksAxis("left")}
+        )
         plot.setMinimumSize(210, 100)
         plot.setTitle(
             f"<span style='font-size:16px;font-weight:600'>{channel.label}</span>"

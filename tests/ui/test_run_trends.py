@@ -55,3 +55,14 @@ def test_sparse_samples_still_draw_a_line_in_long_windows_and_gaps_stay_gaps(qtb
     assert joined.sum() == len(minutes) - 2  # every pair joined but across the gap
     trends.set_window(10.0)  # back to a short window: a plain line again
     assert trends.curves["temp"].opts["connect"] == "all"
+
+
+def test_the_time_axis_reads_in_days_hours_and_minutes():
+    from app.ui.plot_axes import ProcessTimeAxis, time_label
+
+    assert time_label(3 * 1440, 1440) == "3 d"
+    assert time_label(2 * 1440 + 360, 360) == "2 d 6 h" and time_label(360, 360) == "6 h"
+    assert time_label(5800, 10) == "96:40"
+    axis = ProcessTimeAxis()
+    assert axis.tickSpacing(0, 4 * 1440, 330) == [(1440.0, 0.0)]  # 4 labels fit
+    assert axis.tickSpacing(4 * 1440, 4 * 1440 + 10, 330) == [(5.0, 0.0)]  # 10 min window
