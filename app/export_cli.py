@@ -62,9 +62,12 @@ def run(args: argparse.Namespace) -> int:
         from app.reports.headless_qt import ensure_gui_application
         from app.reports.pdf import write_pdf
         from app.reports.trend_image import draw_trends
+        from app.review.golden_select import band_judgement
 
         app = ensure_gui_application()
-        pages = write_pdf(record, exceptions, Path(args.pdf), draw_trends(db, run_id))
+        recipe = f"{record.recipe_name} v{record.recipe_version_no}"
+        band = band_judgement(db, run_id, recipe)
+        pages = write_pdf(record, exceptions, Path(args.pdf), draw_trends(db, run_id), band)
         print(f"wrote {args.pdf}: {pages} pages")
         del app
     print(

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 
 from app.reports.trend_image import draw_trends
 from app.review.exceptions import RunException
+from app.review.golden_select import BandJudgement
 from app.review.record import RunRecordData
 from app.version import build_info
 
@@ -35,7 +36,12 @@ def _e(text: object) -> str:
     return html.escape("" if text is None else str(text))
 
 
-def record_html(record: RunRecordData, exceptions: list[RunException], trends: bool) -> str:
+def record_html(
+    record: RunRecordData,
+    exceptions: list[RunException],
+    trends: bool,
+    band: BandJudgement | None = None,
+) -> str:
     chain = (
         f"<span style='color:#1B5E20'>verified ({record.chain.count} entries)</span>"
         if record.chain.ok
@@ -94,6 +100,13 @@ def record_html(record: RunRecordData, exceptions: list[RunException], trends: b
         parts.append("</ul>")
     else:
         parts.append("<p>No exceptions: nothing in this run needs a reviewer's attention.</p>")
+    if band is not None:  # the run against its recipe version's golden band
+        parts.append(f"<h2>Golden band</h2><p>{_e(band.note)}</p>")
+        deviations = band.report.sentences() if band.report is not None else []
+        if deviations:
+            parts.append("<ul>")
+            parts += [f"<li><b>deviation</b> {_e(text)}</li>" for text in deviations]
+            parts.append("</ul>")
     alarms = [x for x in exceptions if x.kind == "alarm"]
     parts.append(f"<h2>Alarm summary</h2><p>{len(alarms)} alarm event(s).</p>")
     if trends:
@@ -124,11 +137,13 @@ def write_pdf(
     exceptions: list[RunException],
     path: Path,
     trend_image: QImage | None = None,
+    band: BandJudgement | None = None,
 ) -> int:
-    """Write the record to ``path``; returns the number of pages."""
+    """Write the record to ``path``; returns the number of pages. ``band``: the run
+    judged against its golden band (a section of its own; None: left out)."""
     images = {"trends://whole-run": trend_image} if trend_image is not None else {}
     return write_html_pdf(
-        record_html(record, exceptions, trend_image is not None),
+        record_html(record, exceptions, trend_image is not None, band),
         path,
         f"Batch record {record.batch_id}",
         f"Batch {record.batch_id} · record SHA-256 {record.content_hash()}",

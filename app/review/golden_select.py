@@ -31,7 +31,7 @@ from app.records import Records
 from app.review.outcomes import channel_label, run_series
 from app.review.record import load_run_record
 from app.store.db import connect
-from app.store.golden import GoldenRecord, GoldenStore, active_band
+from app.store.golden import GoldenRecord, GoldenStore, active, active_band
 from app.store.signatures import Meaning
 from app.store.users import Session
 
@@ -172,3 +172,35 @@ def band_report(
     record, golden = found
     series = run_series(db_path, run_id, golden.bands)
     return BandReport(record, find_deviations(golden, series, min_duration_s))
+
+
+@dataclass(frozen=True)
+class BandJudgement:
+    """A run against its recipe version's band in force: the report (None: no band
+    to judge against) and one sentence saying which band it was, or why none."""
+
+    report: BandReport | None
+    note: str
+
+
+def band_judgement(db_path: Path, run_id: int, recipe: str) -> BandJudgement:
+    """``band_report`` and its sentence (reads and the run's kinetics: background)."""
+    report = band_report(db_path, run_id)
+    hours = f"{WARN_AFTER_S / 3600.0:g} h"
+    if report is not None:
+        n = len(report.deviations)
+        if n:
+            found = f"{n} stretch{'' if n == 1 else 'es'} of {hours} or more outside it"
+        else:
+            found = f"inside it throughout (no stretch of {hours} or more outside)"
+        return BandJudgement(report, f"Judged against the {report.golden.summary}: {found}.")
+    recipe_id = recipe_of(db_path, run_id)
+    record = active(db_path, recipe_id) if recipe_id is not None else None
+    if record is not None and not record.signature_valid:
+        note = (
+            f"The golden band for {recipe} was changed after it was signed: this run is not"
+            " judged against it."
+        )
+    else:
+        note = f"No golden band for {recipe} yet: this run is not judged against one."
+    return BandJudgement(None, note)

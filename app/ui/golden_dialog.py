@@ -1,8 +1,7 @@
 """Choosing a golden band on screen: what the compare page needs besides its plot.
 
 ``band_state`` (run on the background thread) says which recipe version the compared
-runs share and which band is in force for it; ``band_judgement`` judges one run against
-the band of its version for the run detail's exceptions; ``ask_reason_and_signature`` collects why
+runs share and which band is in force for it; ``ask_reason_and_signature`` collects why
 the band is chosen (tapped, with an optional comment) and the electronic signature
 ("approved": the user name at a session's first signing, then the password) as
 non-blocking dialogs on a ``DialogHost`` page, the way the run detail signs a record.
@@ -18,9 +17,9 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
-from app.analytics import WARN_AFTER_S, GoldenBatch
+from app.analytics import GoldenBatch
 from app.records import Records
-from app.review.golden_select import BandReport, band_report, recipe_of
+from app.review.golden_select import recipe_of
 from app.store.golden import GoldenRecord, active
 from app.store.recipes import RecipeLibrary
 from app.store.users import Session
@@ -76,38 +75,6 @@ def band_state(db_path: Path, records: Records | None, run_ids: Sequence[int]) -
     if record is None or not record.signature_valid:
         return BandState(recipe_id, label, record)
     return BandState(recipe_id, label, record, record.golden())
-
-
-@dataclass(frozen=True)
-class BandJudgement:
-    """A run against its recipe version's band in force: the report (None: no band
-    to judge against) and one sentence saying which band it was, or why none."""
-
-    report: BandReport | None
-    note: str
-
-
-def band_judgement(db_path: Path, run_id: int, recipe: str) -> BandJudgement:
-    """``band_report`` and its sentence (reads and the run's kinetics: background)."""
-    report = band_report(db_path, run_id)
-    hours = f"{WARN_AFTER_S / 3600.0:g} h"
-    if report is not None:
-        n = len(report.deviations)
-        if n:
-            found = f"{n} stretch{'' if n == 1 else 'es'} of {hours} or more outside it"
-        else:
-            found = f"inside it throughout (no stretch of {hours} or more outside)"
-        return BandJudgement(report, f"Judged against the {report.golden.summary}: {found}.")
-    recipe_id = recipe_of(db_path, run_id)
-    record = active(db_path, recipe_id) if recipe_id is not None else None
-    if record is not None and not record.signature_valid:
-        note = (
-            f"The golden band for {recipe} was changed after it was signed: this run is not"
-            " judged against it."
-        )
-    else:
-        note = f"No golden band for {recipe} yet: this run is not judged against one."
-    return BandJudgement(None, note)
 
 
 def ask_signature(

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.analytics import Deviation
-from app.review.golden_select import deviation_sentence
+from app.review.golden_select import BandJudgement, band_judgement, deviation_sentence
 from app.review.signoff import SignOff, SignOffStatus
 from app.review.timeline import RunTimeline, TimelineEvent, build_timeline
 from app.store.signatures import Meaning
@@ -39,7 +39,6 @@ from app.ui import theme
 from app.ui.background import Background
 from app.ui.compare_picker import ComparePicker
 from app.ui.dialogs import STANDARD_REASONS, DialogHost, ReasonDialog, TextEntryDialog
-from app.ui.golden_dialog import BandJudgement, band_judgement
 from app.ui.page_kit import WrappedItemDelegate, plain_sentence
 from app.ui.review_trends import ReviewTrends
 
@@ -367,10 +366,16 @@ class RunDetailPage(DialogHost, QWidget):
             return
         path = self.export_folder / f"batch-{status.record.batch_id}-run-{run_id}.pdf"
 
+        judged = self.band
+        record = status.record
+
         def write() -> int:  # QPdfWriter and QImage painting need no widgets: off the GUI
             self.export_folder.mkdir(parents=True, exist_ok=True)
-            image = draw_trends(self.signoff.db_path, run_id)
-            return write_pdf(status.record, status.exceptions, path, image)
+            db = self.signoff.db_path
+            image = draw_trends(db, run_id)
+            recipe = f"{record.recipe_name} v{record.recipe_version_no}"
+            band = judged or band_judgement(db, run_id, recipe)
+            return write_pdf(record, status.exceptions, path, image, band)
 
         self.background.submit(
             write,

@@ -164,3 +164,31 @@ def test_a_slow_run_leaves_the_band_and_the_band_runs_do_not(golden_folder, reco
     for run_id in f.normal:
         judged = band_report(records.path, run_id)
         assert judged is not None and judged.deviations == []
+
+
+def test_the_batch_record_pdf_says_how_the_run_compares_with_its_band(
+    golden_folder, records, tmp_path
+):
+    from pypdf import PdfReader
+
+    from app.reports.headless_qt import ensure_gui_application
+    from app.reports.pdf import write_pdf
+    from app.review.exceptions import find_exceptions
+    from app.review.golden_select import band_judgement
+    from app.review.record import load_run_record
+
+    f = golden_folder
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    select_golden(records, supervisor, DEMO_PASSWORD, f.normal, "first band", "supervisor")
+    app = ensure_gui_application()
+    record = load_run_record(records.path, f.slow)
+    judged = band_judgement(records.path, f.slow, "CAR-T 10-day v1")
+    assert judged.report is not None and judged.note.startswith("Judged against the golden band")
+    pdf = tmp_path / "slow.pdf"
+    write_pdf(record, find_exceptions(record), pdf, None, judged)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "Golden band Judged against the golden band of 3 runs" in text
+    assert "deviation log10 fold expansion below the golden band" in text
+    none = band_judgement(records.path, f.other_version, "Demo v1")
+    assert none.report is None and none.note.startswith("No golden band for Demo v1 yet")
+    del app
