@@ -38,6 +38,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_run_screen
 	$(BIN)/python -m tests.benchmarks.bench_review
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks.bench_run_detail
+	$(BIN)/python -m tests.benchmarks.bench_run_host
 
 $(PKG_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,package]'
