@@ -34,6 +34,9 @@ class RunSeries:
     name: str
     channels: Mapping[str, Series]
     step_starts_s: Sequence[float] = ()
+    # per channel, how far each value may be outside the band before it counts (its own
+    # uncertainty, as DeviationWatch.add's margin); absent: 0
+    margins: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -443,7 +446,7 @@ def find_deviations(
     that lasted ``min_duration_s`` (warned), or all of them with ``record_all``."""
     watch = DeviationWatch(golden, min_duration_s, run.step_starts_s)
     for name, (t, v) in run.channels.items():
-        watch.add(name, t, v)
+        watch.add(name, t, v, run.margins.get(name))
     watch.flush()
     found = sorted(watch.deviations, key=lambda d: (d.start_s, d.channel))
     return found if record_all else [d for d in found if d.warned_s is not None]

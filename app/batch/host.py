@@ -10,6 +10,7 @@ No Qt in here: status goes out through ``on_status``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -34,7 +35,7 @@ from app.records import Records
 from app.store.audit import AuditEntry
 from app.store.calibrations import due_dates
 from app.store.db import connect
-from app.store.golden import GoldenRecord, active_band
+from app.store.golden import GoldenRecord, active_band, run_band
 from app.store.recipes import RecipeLibrary
 from app.store.recorder import TelemetryRecorder
 from app.store.runs import step_starts
@@ -46,13 +47,16 @@ from hardware.connection import LinkState, Sample
 from hardware.driver import Identity
 from hardware.protocol import CHANNEL_INDEX, Event
 
+log = logging.getLogger(__name__)
+
 STATUS_EVERY_S = 0.25  # status to the screen at most 4 times a second from telemetry
 RUN_SETPOINT_LIMITS = {"temp_sp": (30.0, 38.0), "co2_sp": (0.0, 10.0)}
 """What an operator may set during a run (tighter than the instrument's own limits)."""
 KINETICS_FEED_S = 300.0
-"""Samples for the live kinetics are gathered on the host and handed over in chunks of
-this much process time: one ``LiveKinetics.add`` per 5 min instead of one per batch (its
-buckets are 10 min, so an estimate comes at most 5 min later)."""
+"""Samples for the run's analytics (kinetics, golden-band watch) are gathered on the host
+and handed over in chunks of this much process time, and at every step start: one
+``RunAnalytics.add`` per 5 min instead of one per batch (buckets are 10 min, so an
+estimate comes at most 5 min later)."""
 
 
 class PrestartFailed(ValueError):
@@ -146,6 +150,7 @@ class RunHost:
         self._next_status = 0.0
         self.analytics: RunAnalytics | None = None  # the run's kinetics, harvest, band
         self._analytics_buffer: list[tuple[float, Any]] = []  # (process s, sample values)
+        self._steps_begun: list[tuple[int, float]] = []  # (number, process s), not yet applied
         self.golden: GoldenRecord | None = None  # the band the run is watched against
 
     # ------------------------------------------------------------------ recovery
@@ -174,8 +179,10 @@ class RunHost:
         arguments = recipe.resolve(unfinished.parameters)
         with closing(connect(self.records.path, readonly=True)) as conn:
             started = step_starts(conn, unfinished.run_id)
-        # fresh kinetics: from the back-fill on (see docs/analytics.md)
-        analytics = self._new_analytics(recipe, arguments, unfinished.recipe_id, started)
+        # fresh kinetics from the back-fill on, and the band it was started with (see
+        # docs/analytics.md §6)
+        band = self._band(lambda: run_band(self.records.path, unfinished.run_id))
+        analytics = self._analytics(recipe, arguments, band, started, resumed=True)
         try:
             engine = BatchEngine.recover(
                 recipe,
@@ -192,6 +199,7 @@ class RunHost:
             raise ValueError(f"run {unfinished.run_id} cannot be resumed: {exc}") from exc
         self.engine, self.record, self.recipe = engine, record, recipe
         self.batch, self._unfinished = unfinished.batch_id, unfinished
+        self._take_analytics(analytics, band)
         self.recorder.start_run(unfinished.run_id)
         self._line(
             f"resuming run {unfinished.run_id} (batch {unfinished.batch_id}) at step "
@@ -234,21 +242,26 @@ class RunHost:
         newest = samples[-1].values
         self.values = {name: float(newest[i]) for name, i in CHANNEL_INDEX.items()}
         engine = self.engine
-        if engine is not None:
-            watching = self.analytics is not None and engine.state not in FINAL
-            buffer = self._analytics_buffer
-            for sample in samples:
-                engine.on_sample(sample.boot, sample.t_ms, sample.values)
-                if watching and engine.clock == (sample.boot, sample.t_ms):  # taken as new
-                    buffer.append((engine.process_s, sample.values))
-            if buffer and buffer[-1][0] - buffer[0][0] >= KINETICS_FEED_S:
-                self._feed_analytics()
-        self.recorder.add(
+        self.recorder.add(  # first: nothing after this can lose the batch's record
             np.fromiter((s.boot for s in samples), np.int32, len(samples)),
             np.fromiter((s.t_ms for s in samples), np.int64, len(samples)),
             np.fromiter((s.utc for s in samples), np.float64, len(samples)),
             np.array([s.values for s in samples], dtype=np.float64),
         )
+        if engine is not None:
+            for sample in samples:
+                engine.on_sample(sample.boot, sample.t_ms, sample.values)
+                if self._steps_begun:  # a step began with this sample: it belongs to it
+                    self._apply_steps()
+                if (
+                    self.analytics is not None
+                    and engine.state not in FINAL
+                    and engine.clock == (sample.boot, sample.t_ms)  # taken as new
+                ):
+                    self._analytics_buffer.append((engine.process_s, sample.values))
+            buffer = self._analytics_buffer
+            if buffer and buffer[-1][0] - buffer[0][0] >= KINETICS_FEED_S:
+                self._feed_analytics()
         if self._unfinished is not None and self.link is LinkState.CONNECTED:
             self._finish_recovery()
         self._publish()
@@ -302,7 +315,6 @@ class RunHost:
         identity = self.identity
         assert identity is not None
         arguments = recipe.resolve(overrides)
-        analytics = self._new_analytics(recipe, arguments, version_id)
         record = self._record(None, str(session.user_id), session.full_name)
         run_id = record.create(
             batch.strip(),
@@ -314,10 +326,15 @@ class RunHost:
             overrides,
         )
         self.recorder.start_run(run_id)
+        band = self._band(lambda: active_band(self.records.path, version_id))
+        if band is not None:
+            record.golden(band[0].id, band[0].summary)
+        analytics = self._analytics(recipe, arguments, band)
         self.engine = BatchEngine(
             recipe, arguments, self.send, record, extra_alarms=analytics.alarm_definitions
         )
         self.record, self.recipe, self.batch = record, recipe, batch.strip()
+        self._take_analytics(analytics, band)
         self.engine.start(session.full_name)
         self._publish(force=True)
         return run_id
@@ -497,34 +514,79 @@ class RunHost:
         self.recorder.close()
 
     # ------------------------------------------------------------------ analytics
-    def _new_analytics(
-        self, recipe: Recipe, arguments: list, version_id: int, started: tuple[float, ...] = ()
+    def _band(
+        self, find: Callable[[], tuple[GoldenRecord, GoldenBatch] | None]
+    ) -> tuple[GoldenRecord, GoldenBatch] | None:
+        """The golden band to watch the run against (``find``: the band in force at a
+        start, the run's own at a resume); a band that cannot be read is not used, and
+        the run says so, rather than refusing to start or to resume."""
+        try:
+            return find()
+        except Exception as exc:  # any damage: no band, said, and the run goes on
+            log.exception("golden band not read")
+            self._line(f"golden band not used: it could not be read ({exc})")
+            return None
+
+    def _analytics(
+        self,
+        recipe: Recipe,
+        arguments: list,
+        band: tuple[GoldenRecord, GoldenBatch] | None,
+        started: tuple[float, ...] = (),
+        resumed: bool = False,
     ) -> RunAnalytics:
-        """The run's analytics, watched against its recipe version's golden band in
-        force (one whose signature no longer holds is not used)."""
-        found = active_band(self.records.path, version_id)
-        self.golden = found[0] if found else None
-        self.analytics = RunAnalytics(
-            recipe, arguments, found[1] if found else None, started, self._store_kinetics
+        return RunAnalytics(
+            recipe,
+            arguments,
+            band[1] if band else None,
+            started,
+            self._store_kinetics,
+            resumed=resumed,
         )
-        self._analytics_buffer = []
-        return self.analytics
+
+    def _take_analytics(
+        self, analytics: RunAnalytics, band: tuple[GoldenRecord, GoldenBatch] | None
+    ) -> None:
+        """Make them the run's (once its engine exists: a failed start or resume leaves
+        the previous run's on show, not half of a new one's)."""
+        self.analytics, self.golden = analytics, band[0] if band else None
+        self._analytics_buffer, self._steps_begun = [], []
 
     def _step_started(self, number: int, process_s: float) -> None:
-        if self.analytics is not None:
+        """From inside the engine (the run record's ``on_step``): noted only, and acted
+        on once the engine call has returned (``_apply_steps``), so the analytics never
+        run, nor raise alarms, half-way through the engine starting a step."""
+        self._steps_begun.append((number, process_s))
+
+    def _apply_steps(self) -> None:
+        begun, self._steps_begun = self._steps_begun, []
+        for number, process_s in begun:
             self._feed_analytics()  # what came before belongs to the step before
-            self.analytics.step_started(number, process_s)
+            if self.analytics is not None:
+                self._guarded(lambda n=number, t=process_s: self.analytics.step_started(n, t))
 
     def _feed_analytics(self) -> None:
-        buffer, self._analytics_buffer = self._analytics_buffer, []
+        buffer = list(self._analytics_buffer)
+        self._analytics_buffer.clear()  # in place: on_samples may hold the same list
         analytics, engine = self.analytics, self.engine
         if analytics is None or engine is None or not buffer:
             return
         t_s = np.fromiter((t for t, _ in buffer), np.float64, len(buffer))
         values = np.array([v for _, v in buffer], dtype=np.float64)
-        alarm_values = analytics.add(t_s, values)
+        alarm_values = self._guarded(lambda: analytics.add(t_s, values))
         if alarm_values and engine.state not in FINAL and self._unfinished is None:
             engine.alarms.evaluate(engine.process_s, alarm_values)
+
+    def _guarded(self, work: Callable[[], Any]) -> Any:
+        """Analytics never take the hardware thread down: a failure stops them for this
+        run, said in the run's lines and the technical log; the run goes on."""
+        try:
+            return work()
+        except Exception as exc:  # the run matters more than its analytics
+            log.exception("run analytics failed")
+            self.analytics = None
+            self._line(f"growth analytics stopped: {exc}")
+            return None
 
     def _store_kinetics(
         self, estimate: KineticsEstimate, harvest: HarvestPrediction | None
@@ -553,9 +615,9 @@ class RunHost:
             harvest.late_s if harvest else None,
         )
 
-        def job(ctx) -> None:
+        def job(ctx) -> None:  # a resumed run's estimate of a time already kept: the first
             ctx.conn.execute(
-                f"INSERT OR REPLACE INTO run_kinetics VALUES ({', '.join('?' * len(row))})", row
+                f"INSERT OR IGNORE INTO run_kinetics VALUES ({', '.join('?' * len(row))})", row
             )
 
         self.records.writer.submit(job)
@@ -648,6 +710,8 @@ class RunHost:
         return definition.response
 
     def _publish(self, force: bool = False) -> None:
+        if self._steps_begun:  # a step began in a command (answer, restart, start)
+            self._apply_steps()
         now = time.monotonic()
         if force or now >= self._next_status:
             self._next_status = now + STATUS_EVERY_S

@@ -91,7 +91,7 @@ def check_alarms(section: Any, problem: Report) -> tuple[AlarmDefinition, ...]:
             problem((*path, "tag"), f"{label}.tag", f"tag {definition.tag} is used twice")
             continue
         if definition.tag in RESERVED_TAGS or definition.tag.startswith(BAND_TAG_PREFIX):
-            problem((*path, "tag"), f"{label}.tag", f"{definition.tag} is an instrument alarm")
+            problem((*path, "tag"), f"{label}.tag", f"{definition.tag} is the console's own alarm")
             continue
         tags.add(definition.tag)
         definitions.append(definition)

@@ -17,18 +17,22 @@ from typing import Any
 
 import numpy as np
 
+from app.analytics.channels import (
+    CULTURE_PHASE,
+    GROWTH_CHANNELS,
+    SEED_PHASES,
+    channel_label,
+    growth_series,
+)
 from app.analytics.golden import WARN_AFTER_S, DeviationWatch, GoldenBatch
 from app.analytics.harvest import HarvestPrediction, predict_harvest, slip_channels
-from app.analytics.kinetics import FAST_KINETICS, KineticsEstimate, LiveKinetics
+from app.analytics.kinetics import FAST_KINETICS, KineticsEstimate, KineticsSeries, LiveKinetics
 from app.batch.alarms import ANALYTICS_TAGS, BAND_TAG_PREFIX, AlarmDefinition, Kind, Priority
 from app.batch.recipe import Recipe
-from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
+from hardware.protocol import CHANNEL_INDEX
 
-CULTURE_PHASE = "culture"
 VCD, VOLUME = CHANNEL_INDEX["vcd"], CHANNEL_INDEX["w_chamber"]
 NOT_LATE_H = -1000.0  # the harvest pseudo-channels outside the culture step: normal
-ESTIMATE_Z = 2.0  # a growth estimate is outside its band only beyond this many std errors
-GROWTH_LABELS = {"log10_fold": "Fold expansion", "mu_h": "Growth rate"}
 
 HARVEST_ALARMS: tuple[AlarmDefinition, ...] = (
     AlarmDefinition(
@@ -61,13 +65,6 @@ and the 2 h deadband keep a prediction that wobbles around the limit from chatte
 assert {d.tag for d in HARVEST_ALARMS} == ANALYTICS_TAGS
 
 
-def channel_label(channel: str) -> str:
-    if channel in GROWTH_LABELS:
-        return GROWTH_LABELS[channel]
-    spec = CHANNEL_BY_NAME.get(channel)
-    return spec.label if spec else channel
-
-
 def band_alarm(channel: str, warn_after_s: float = WARN_AFTER_S) -> AlarmDefinition:
     """The early warning of one band channel: the watch has seen it outside the band
     for ``warn_after_s``; it returns to normal when the channel is back inside."""
@@ -77,7 +74,7 @@ def band_alarm(channel: str, warn_after_s: float = WARN_AFTER_S) -> AlarmDefinit
         Kind.HIGH,
         0.5,
         Priority.LOW,
-        f"{channel_label(channel)} has been outside the golden band for over "
+        f"{channel_label(channel)[0]} has been outside the golden band for over "
         f"{warn_after_s / 3600:g} h: check set-points, gas supply and the last feed, and "
         "tell the supervisor (an early warning: the run goes on).",
     )
@@ -105,22 +102,36 @@ class RunAnalytics:
         golden: GoldenBatch | None = None,
         step_starts_s: Iterable[float] = (),
         store: Callable[[KineticsEstimate, HarvestPrediction | None], None] | None = None,
+        resumed: bool = False,
     ) -> None:
+        """``resumed``: a run taken up after a console restart. Its estimators start
+        from the back-fill, so its fold expansion counts from there: not comparable with
+        the band's (from seeding), that channel is not watched."""
         self.recipe = recipe
         self.arguments = list(arguments)
         self.golden = golden
         self.store = store
-        self.kinetics = LiveKinetics()
-        self.fast = LiveKinetics(FAST_KINETICS)
+        # fold expansion counts from the first activate or culture step's start (as
+        # review's analyse_run does); until that step starts, from nothing (inf)
+        self.seed_step = next((s.number for s in recipe.steps if s.phase in SEED_PHASES), None)
+        seed = math.inf if self.seed_step is not None else None
+        self.kinetics = LiveKinetics(seed_s=seed)
+        self.fast = LiveKinetics(FAST_KINETICS, seed_s=seed)
         self.estimate: KineticsEstimate | None = None
         self.fast_estimate: KineticsEstimate | None = None
+        self.previous: KineticsEstimate | None = None  # the estimate the watch saw last
         self.harvest: HarvestPrediction | None = None
         self.target_cells = harvest_target(recipe, self.arguments)
         self.step_starts_s: list[float] = []
         self.step = 0  # number of the step running (1-based; 0 before the first)
         self.latest_harvest_s: float | None = None
         self.watch = DeviationWatch(golden) if golden is not None else None
-        self._telemetry_bands = [c for c in (golden.bands if golden else ()) if c in CHANNEL_INDEX]
+        watched = [
+            c for c in (golden.bands if golden else ()) if not (resumed and c == "log10_fold")
+        ]
+        self.band_channels = tuple(watched)
+        self._telemetry_bands = [c for c in watched if c in CHANNEL_INDEX]
+        self._growth_bands = [c for c in watched if c in GROWTH_CHANNELS]
         for number, t_s in enumerate(step_starts_s, start=1):
             self.step_started(number, t_s)
 
@@ -131,8 +142,7 @@ class RunAnalytics:
         found: list[AlarmDefinition] = []
         if self.target_cells is not None and self._culture_index() is not None:
             found += HARVEST_ALARMS
-        if self.golden is not None:
-            found += [band_alarm(c) for c in self.golden.bands]
+        found += [band_alarm(c) for c in self.band_channels]
         return tuple(found)
 
     def _culture_index(self) -> int | None:
@@ -144,6 +154,8 @@ class RunAnalytics:
         del self.step_starts_s[number - 1 :]  # a restarted step: its newest start
         self.step_starts_s += [process_s] * (number - len(self.step_starts_s))
         self.step = number
+        if number == self.seed_step:
+            self.kinetics.seed_s = self.fast.seed_s = process_s
         if self.watch is not None:
             self.watch.step_starts_s = list(self.step_starts_s)
         index = number - 1
@@ -167,16 +179,17 @@ class RunAnalytics:
         if watch is not None:
             for channel in self._telemetry_bands:
                 watch.add(channel, t_s, values[:, CHANNEL_INDEX[channel]])
-            # growth is judged with its own uncertainty (ESTIMATE_Z standard errors):
-            # an estimate from few points never leaves the band by noise alone
-            if estimate is not None and "log10_fold" in watch.golden.bands:
-                fold = estimate.fold_expansion
-                if math.isfinite(fold) and fold > 0.0:
-                    margin = ESTIMATE_Z * estimate.fold_rse / math.log(10.0)
-                    watch.add("log10_fold", *_point(estimate.t_s, math.log10(fold), margin))
-            if fast is not None and fast is not self.fast_estimate and "mu_h" in watch.golden.bands:
-                watch.add("mu_h", *_point(fast.t_s, fast.mu_h, ESTIMATE_Z * fast.mu_se_h))
-        self.fast_estimate = fast
+            # growth: each new estimate once, judged with its own uncertainty (margin)
+            new = {
+                "log10_fold": estimate is not self.previous,
+                "mu_h": fast is not self.fast_estimate,
+            }
+            for channel in self._growth_bands:
+                source = fast if channel == "mu_h" else estimate
+                if source is not None and new.get(channel, False):
+                    one = KineticsSeries.from_estimates([source])
+                    watch.add(channel, *growth_series(one, channel))
+        self.previous, self.fast_estimate = estimate, fast
         return self.alarm_values()
 
     def culture_end_s(self) -> float | None:
@@ -205,10 +218,6 @@ class RunAnalytics:
                 late = slip_channels(self.harvest, self.latest_harvest_s)
             values.update(late)
         if self.watch is not None:
-            for channel in self.watch.golden.bands:
+            for channel in self.band_channels:
                 values[f"band_{channel}"] = 1.0 if self.watch.warned(channel) else 0.0
         return values
-
-
-def _point(t_s: float, value: float, margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.array([t_s]), np.array([value]), np.array([margin])

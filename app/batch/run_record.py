@@ -187,6 +187,12 @@ class StoreRunRecord:
 
         self.writer.call(job)
 
+    def golden(self, band_id: int, summary: str) -> None:
+        """Which golden band this run is watched against (kept with the run, so review
+        and a resumed console judge it by the same band, whatever is chosen later)."""
+        self._audit("run.golden", str(self.run_id), f"band {band_id}: {summary}")
+        self._line(f"watched against the {summary}")
+
     def note(self, number: int, text: str) -> None:
         self._audit("step.note", f"{self.run_id}/{number}", text)
         self._line(f"step {number}: {text}")

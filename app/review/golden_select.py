@@ -27,11 +27,13 @@ from app.analytics import (
     find_deviations,
     golden_to_json,
 )
+from app.analytics.channels import channel_label
 from app.records import Records
-from app.review.outcomes import channel_label, run_series
+from app.review.outcomes import run_series
 from app.review.record import load_run_record
 from app.store.db import connect
-from app.store.golden import GoldenRecord, GoldenStore, active, active_band
+from app.store.golden import GoldenRecord, GoldenStore, active, active_band, run_band
+from app.store.recipes import RecipeLibrary
 from app.store.signatures import Meaning
 from app.store.users import Session
 
@@ -126,10 +128,11 @@ def select_golden(
 ) -> GoldenRecord:
     """Check the runs, build their band and store it signed; raises (storing nothing)
     ValueError for runs that may not go in, PermissionDenied, AuthError."""
-    from app.store.security import Permission
+    from app.store.security import Permission, allowed
 
-    records.users.require(session, Permission.GOLDEN_SELECT, "golden-batch", "selection")
-    recipe_id = check_selection(records, run_ids)
+    if not allowed(session.role, Permission.GOLDEN_SELECT):  # refused (and audited) once,
+        records.users.require(session, Permission.GOLDEN_SELECT, "golden-batch", "selection")
+    recipe_id = check_selection(records, run_ids)  # before the second of building
     ids = tuple(dict.fromkeys(int(r) for r in run_ids))
     band = golden_to_json(build_band(records.path, ids))
     store = GoldenStore(records.writer, records.path, records.users, records.signatures)
@@ -143,6 +146,7 @@ class BandReport:
 
     golden: GoldenRecord
     deviations: list[Deviation]  # stretches outside lasting WARN_AFTER_S, in time order
+    watched_live: bool = False  # the band the run was watched against from its start
 
     def sentences(self) -> list[str]:
         return [deviation_sentence(d) for d in self.deviations]
@@ -163,15 +167,20 @@ def deviation_sentence(d: Deviation) -> str:
 def band_report(
     db_path: str | Path, run_id: int, min_duration_s: float = WARN_AFTER_S
 ) -> BandReport | None:
-    """The run's deviations from the band in force for its recipe version (None: the
-    version has no band, or its signature is broken)."""
-    recipe_id = recipe_of(db_path, run_id)
-    found = active_band(db_path, recipe_id) if recipe_id is not None else None
+    """The run's deviations from the band it was watched against from its start (its
+    ``run.golden`` entry), else from the band in force now for its recipe version (a run
+    from before any band); None: neither, or its signature no longer holds. Growth
+    values count as outside only beyond their own uncertainty, as live."""
+    found = run_band(db_path, run_id)
+    live = found is not None
+    if found is None:
+        recipe_id = recipe_of(db_path, run_id)
+        found = active_band(db_path, recipe_id) if recipe_id is not None else None
     if found is None:
         return None
     record, golden = found
     series = run_series(db_path, run_id, golden.bands)
-    return BandReport(record, find_deviations(golden, series, min_duration_s))
+    return BandReport(record, find_deviations(golden, series, min_duration_s), live)
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,8 @@ def band_judgement(db_path: Path, run_id: int, recipe: str) -> BandJudgement:
             found = f"{n} stretch{'' if n == 1 else 'es'} of {hours} or more outside it"
         else:
             found = f"inside it throughout (no stretch of {hours} or more outside)"
-        return BandJudgement(report, f"Judged against the {report.golden.summary}: {found}.")
+        which = "watched live against" if report.watched_live else "judged against"
+        return BandJudgement(report, f"{which.capitalize()} the {report.golden.summary}: {found}.")
     recipe_id = recipe_of(db_path, run_id)
     record = active(db_path, recipe_id) if recipe_id is not None else None
     if record is not None and not record.signature_valid:
@@ -204,3 +214,45 @@ def band_judgement(db_path: Path, run_id: int, recipe: str) -> BandJudgement:
     else:
         note = f"No golden band for {recipe} yet: this run is not judged against one."
     return BandJudgement(None, note)
+
+
+@dataclass(frozen=True)
+class BandState:
+    """The recipe version the compared runs share (None: they used different ones, or
+    one has none) and its band in force (``golden`` None: none, or its signature no
+    longer holds: ``record`` set and ``record.signature_valid`` false)."""
+
+    recipe_id: int | None
+    recipe: str  # "CAR-T 10-day v1"; "" when the runs share no version
+    record: GoldenRecord | None = None
+    golden: GoldenBatch | None = None
+
+    def line(self) -> str:
+        """One sentence for the page: which band counts, or why none does."""
+        if self.recipe_id is None:
+            return "These runs used different recipe versions: no golden band applies."
+        if self.record is None:
+            return f"No golden band for {self.recipe} yet."
+        if self.golden is None:
+            return (
+                f"The golden band for {self.recipe} was changed after it was signed: "
+                "it is not used."
+            )
+        return f"{self.recipe}: {self.record.summary}."  # "CAR-T v1: golden band of 3 runs…"
+
+
+def band_state(db_path: Path, records: Records | None, run_ids: Sequence[int]) -> BandState:
+    """Which band the compared runs are judged against (reads; background thread)."""
+    versions = {recipe_of(db_path, run_id) for run_id in run_ids}
+    if len(versions) != 1 or None in versions:
+        return BandState(None, "")
+    recipe_id = versions.pop()
+    assert recipe_id is not None
+    label = f"recipe version {recipe_id}"
+    if records is not None:
+        library = RecipeLibrary(records.users, records.signatures, db_path)
+        label = library.get(recipe_id).label
+    record = active(db_path, recipe_id)
+    if record is None or not record.signature_valid:
+        return BandState(recipe_id, label, record)
+    return BandState(recipe_id, label, record, record.golden())

@@ -33,22 +33,20 @@ from app.analytics import (
     find_deviations,
     warp_time,
 )
+from app.analytics.channels import (
+    CULTURE_PHASE,
+    GROWTH_CHANNELS,
+    SEED_PHASES,
+    growth_series,
+)
 from app.review.exceptions import find_exceptions
 from app.review.record import RunRecordData, load_run_record
 from app.store.db import connect
 from app.store.historian import DTYPE, N_CHANNELS, load_run_clock, query
 from app.store.runs import step_starts, step_times
-from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX
+from hardware.protocol import CHANNEL_INDEX
 
-# Growth channels computed from vcd and w_chamber (the rest are telemetry channels).
-DERIVED = {
-    "fold_expansion": ("Fold expansion", "×"),
-    "total_cells": ("Total viable cells", "cells"),
-    "log10_fold": ("log10 fold expansion", ""),
-    "mu_h": ("Growth rate (6 h window)", "1/h"),
-}
-SEED_PHASES = ("activate", "culture")  # fold expansion counts from the first of these
-CULTURE_PHASE = "culture"  # doubling time and dose are read at its end
+DERIVED = GROWTH_CHANNELS  # growth channels computed from vcd and w_chamber
 FINE_LEVEL_UP_TO_MS = 2 * 86_400_000  # 10 s rollups up to 2 days of run, then 1 min
 ALIGNMENTS = ("elapsed", "step")
 CSV_HEADER = (
@@ -175,11 +173,13 @@ def run_kinetics(
     return _kinetics(str(db_path), run_id, last_ms, fast)
 
 
-def _derived(db_path: str | Path, run_id: int, channel: str) -> tuple[np.ndarray, np.ndarray]:
+def _derived(
+    db_path: str | Path, run_id: int, channel: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t_s, value, margin) of a growth channel (``growth_series``; ``mu_h`` from the
+    6 h estimator, as the live watch)."""
     series, _ = run_kinetics(db_path, run_id, fast=channel == "mu_h")
-    if channel == "log10_fold":
-        return series.t_s, np.log10(series.fold_expansion)
-    return series.t_s, getattr(series, channel)
+    return growth_series(series, channel)
 
 
 def run_series(
@@ -193,10 +193,12 @@ def run_series(
         t_s, means = _means(conn, run_id, telemetry, _last_ms(conn, run_id))
         starts = step_starts(conn, run_id)
     data = {c: (t_s, means[c]) for c in telemetry}
+    margins = {}
     for channel in channels:
         if channel in DERIVED:
-            data[channel] = _derived(db_path, run_id, channel)
-    return RunSeries(name or f"run {run_id}", data, starts)
+            t, value, margin = _derived(db_path, run_id, channel)
+            data[channel], margins[channel] = (t, value), margin
+    return RunSeries(name or f"run {run_id}", data, starts, margins)
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -304,14 +306,6 @@ def write_outcomes_csv(outcomes: Sequence[RunOutcome], path: Path) -> int:
 
 
 # --------------------------------------------------------------------------- overlay
-def channel_label(channel: str) -> tuple[str, str]:
-    """(label, unit) of a telemetry or growth channel."""
-    if channel in DERIVED:
-        return DERIVED[channel]
-    spec = CHANNEL_BY_NAME[channel]
-    return spec.label, spec.unit
-
-
 def comparison_series(
     db_path: str | Path,
     run_ids: Sequence[int],
@@ -335,7 +329,7 @@ def comparison_series(
                 raise ValueError(f"there is no run {run_id}")
             starts = step_starts(conn, run_id) if align == "step" else ()
             if channel in DERIVED:
-                t_s, values = _derived(db_path, run_id, channel)
+                t_s, values, _ = _derived(db_path, run_id, channel)
             else:
                 series = query(conn, run_id, (channel,), 0, _last_ms(conn, run_id), points)
                 t_s, values = series.t_ms / 1000.0, series.mean[channel]

@@ -109,9 +109,12 @@ class GoldenStore:
             "reason": reason.strip(),
         }
         stored: list[int] = []
-        previous = active(self.db_path, recipe_id)
 
         def effect(ctx: WriterContext, signature: Signature) -> None:
+            previous = ctx.conn.execute(  # in the transaction: two supervisors at once
+                "SELECT run_ids FROM golden_batches WHERE recipe_id = ? ORDER BY id DESC LIMIT 1",
+                (int(recipe_id),),
+            ).fetchone()
             audit_id = ctx.audit.append(
                 AuditEntry(
                     str(session.user_id),
@@ -119,7 +122,7 @@ class GoldenStore:
                     "golden.select",
                     "golden-batch",
                     object_id,
-                    old_value=f"runs {_runs(previous.run_ids)}" if previous else None,
+                    old_value=f"runs {_runs(_run_ids(previous[0]))}" if previous else None,
                     new_value=f"runs {_runs(run_ids)}",
                     reason=values["reason"],
                     reason_required=True,
@@ -151,6 +154,15 @@ def _runs(run_ids: tuple[int, ...]) -> str:
     return ", ".join(str(r) for r in run_ids)
 
 
+def _run_ids(text: str) -> tuple[int, ...]:
+    """The stored list of runs; () when it is not one (a row changed behind the
+    triggers' back: its signature no longer holds either)."""
+    try:
+        return tuple(int(r) for r in json.loads(text))
+    except (TypeError, ValueError):
+        return ()
+
+
 # ------------------------------------------------------------------ reading
 _SELECT = (
     "SELECT g.*, s.content_hash AS signed_hash FROM golden_batches g "
@@ -170,7 +182,7 @@ def _record(row: dict) -> GoldenRecord:
     return GoldenRecord(
         row["id"],
         row["recipe_id"],
-        tuple(int(r) for r in json.loads(row["run_ids"])),
+        _run_ids(row["run_ids"]),
         row["band"],
         row["created_utc"],
         row["user_id"],
@@ -197,10 +209,41 @@ def history(db_path: str | Path, recipe_id: int) -> list[GoldenRecord]:
     return _select(db_path, "g.recipe_id = ?", (int(recipe_id),))
 
 
-def active_band(db_path: str | Path, recipe_id: int) -> tuple[GoldenRecord, GoldenBatch] | None:
-    """The band in force and its arrays, only while its signature holds: a band
-    changed after signing is not used to judge a run."""
-    record = active(db_path, recipe_id)
+def usable(record: GoldenRecord | None) -> tuple[GoldenRecord, GoldenBatch] | None:
+    """A band and its arrays, only while its signature holds and its band reads: a band
+    changed after signing is never used to judge a run."""
     if record is None or not record.signature_valid:
         return None
-    return record, record.golden()
+    try:
+        return record, record.golden()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def active_band(db_path: str | Path, recipe_id: int) -> tuple[GoldenRecord, GoldenBatch] | None:
+    """The band in force for a recipe version, when usable."""
+    return usable(active(db_path, recipe_id))
+
+
+def run_band_id(db_path: str | Path, run_id: int) -> int | None:
+    """The band a run was watched against from its start (its ``run.golden`` audit
+    entry), or None: it started without one."""
+    with closing(connect(db_path, readonly=True)) as conn:
+        row = conn.execute(
+            "SELECT new_value FROM audit WHERE run_id = ? AND action = 'run.golden'"
+            " ORDER BY id DESC LIMIT 1",
+            (int(run_id),),
+        ).fetchone()
+    if row is None or not str(row[0]).startswith("band "):
+        return None
+    number = str(row[0]).removeprefix("band ").split(":", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
+def run_band(db_path: str | Path, run_id: int) -> tuple[GoldenRecord, GoldenBatch] | None:
+    """The band a run was watched against, when usable."""
+    band_id = run_band_id(db_path, run_id)
+    if band_id is None:
+        return None
+    found = _select(db_path, "g.id = ?", (band_id,))
+    return usable(found[0] if found else None)

@@ -256,7 +256,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TRIGGER golden_no_delete BEFORE DELETE ON golden_batches "
         "BEGIN SELECT RAISE(ABORT, 'golden batches are append-only: DELETE refused'); END",
         # The live growth kinetics and harvest prediction of a run, one row per estimate
-        # (every 10 min of culture): what the run screen showed, kept with the run.
+        # (every 10 min of culture): what the run screen showed, kept with the run;
+        # append-only (a resumed run's estimate of a time already kept is not written).
         """CREATE TABLE run_kinetics (
             run_id INTEGER NOT NULL REFERENCES runs(id),
             t_s REAL NOT NULL,
@@ -277,6 +278,10 @@ MIGRATIONS: dict[int, list[str]] = {
             harvest_late_s REAL,
             PRIMARY KEY (run_id, t_s)
         )""",
+        "CREATE TRIGGER run_kinetics_no_update BEFORE UPDATE ON run_kinetics "
+        "BEGIN SELECT RAISE(ABORT, 'run kinetics are append-only: UPDATE refused'); END",
+        "CREATE TRIGGER run_kinetics_no_delete BEFORE DELETE ON run_kinetics "
+        "BEGIN SELECT RAISE(ABORT, 'run kinetics are append-only: DELETE refused'); END",
     ],
 }
 LATEST = max(MIGRATIONS)

@@ -44,12 +44,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.analytics import MIN_GOLDEN_RUNS, WARN_AFTER_S, GoldenBatch, band_on_run_time
+from app.analytics.channels import channel_label
 from app.records import Records
-from app.review.golden_select import candidates, check_selection, select_golden
+from app.review.golden_select import (
+    BandState,
+    band_state,
+    candidates,
+    check_selection,
+    select_golden,
+)
 from app.review.outcomes import (
     Comparison,
     RunOutcome,
-    channel_label,
     comparison_series,
     run_outcomes,
     write_outcomes_csv,
@@ -67,7 +73,7 @@ from app.ui.band_items import (
     band_colour,
 )
 from app.ui.dialogs import DialogHost
-from app.ui.golden_dialog import BandState, ask_reason_and_signature, band_state
+from app.ui.golden_dialog import ask_reason_and_signature
 from app.ui.page_kit import plain_sentence, set_message
 
 # Short chip labels: every control fits one row at 1280 px, leaving the height to the

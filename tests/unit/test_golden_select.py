@@ -167,11 +167,12 @@ def test_a_slow_run_leaves_the_band_and_the_band_runs_do_not(golden_folder, reco
 
 
 def test_the_batch_record_pdf_says_how_the_run_compares_with_its_band(
-    golden_folder, records, tmp_path
+    golden_folder, records, tmp_path, qapp
 ):
+    """(``qapp``: the PDF is laid out by Qt; pytest-qt's QApplication, so the widget
+    tests after this one still have one.)"""
     from pypdf import PdfReader
 
-    from app.reports.headless_qt import ensure_gui_application
     from app.reports.pdf import write_pdf
     from app.review.exceptions import find_exceptions
     from app.review.golden_select import band_judgement
@@ -180,7 +181,6 @@ def test_the_batch_record_pdf_says_how_the_run_compares_with_its_band(
     f = golden_folder
     supervisor = records.users.login("supervisor", DEMO_PASSWORD)
     select_golden(records, supervisor, DEMO_PASSWORD, f.normal, "first band", "supervisor")
-    app = ensure_gui_application()
     record = load_run_record(records.path, f.slow)
     judged = band_judgement(records.path, f.slow, "CAR-T 10-day v1")
     assert judged.report is not None and judged.note.startswith("Judged against the golden band")
@@ -191,4 +191,29 @@ def test_the_batch_record_pdf_says_how_the_run_compares_with_its_band(
     assert "deviation log10 fold expansion below the golden band" in text
     none = band_judgement(records.path, f.other_version, "Demo v1")
     assert none.report is None and none.note.startswith("No golden band for Demo v1 yet")
-    del app
+
+
+def test_a_run_is_judged_by_the_band_it_was_watched_against(golden_folder, records):
+    """A band chosen later does not change how a run that had one is judged (nor its
+    batch record); a run from before any band is judged by the band in force."""
+    from app.store.audit import AuditEntry
+
+    f = golden_folder
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    first = select_golden(records, supervisor, DEMO_PASSWORD, f.normal, "first", "supervisor")
+    records.writer.call(
+        lambda ctx: ctx.audit.append(
+            AuditEntry(
+                "1", "Ann Operator", "run.golden", "run", str(f.slow),
+                new_value=f"band {first.id}: {first.summary}", run_id=f.slow,
+            )
+        )
+    )  # fmt: skip
+    # (the entry changes the slow run's record: written at its start in real life, it is
+    # part of what its approval signs; the later band is of the same runs, chosen again)
+    second = select_golden(records, supervisor, DEMO_PASSWORD, f.normal, "again", "supervisor")
+    assert second.id != first.id
+    report = band_report(records.path, f.slow)
+    assert report is not None and report.golden == first and report.watched_live
+    other = band_report(records.path, f.normal[2])
+    assert other is not None and other.golden == second and not other.watched_live

@@ -129,7 +129,7 @@ MALFORMED = [
         "reserved alarm tag",
         ('tag = "TEMP_DEVIATION"', 'tag = "CHAMBER_OVERTEMP"'),
         "alarms[2].tag",
-        "instrument alarm",
+        "the console's own alarm",
     ),
     ("alarm hold flag", ("hold = true", 'hold = "yes"'), "alarms[1].hold", "true or false"),
     (

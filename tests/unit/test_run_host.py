@@ -185,6 +185,12 @@ def test_a_run_is_watched_against_its_recipe_versions_golden_band(setting):
     status = host.status()
     assert status.golden is not None and "golden band of 3 runs" in status.golden_summary
     assert status.step_starts_s[0] == 0.0
+    with sqlite3.connect(records.path) as conn:  # kept with the run: review judges by it
+        (kept,) = conn.execute(
+            "SELECT new_value FROM audit WHERE action = 'run.golden' AND run_id = ?",
+            (status.run_id,),
+        ).fetchone()
+    assert kept.startswith("band 1: golden band of 3 runs")
     cold = _samples(0.0, 4.0, 10.0, lambda h: 0.0)
     column = CHANNEL_INDEX["temp"]
     cold = [replace(s, values=(*s.values[:column], 34.0, *s.values[column + 1 :])) for s in cold]
@@ -193,3 +199,73 @@ def test_a_run_is_watched_against_its_recipe_versions_golden_band(setting):
     alarms = {a.tag: a for a in host.status().alarms}
     assert alarms["BAND_TEMP"].priority == "low", alarms
     assert "outside the golden band" in alarms["BAND_TEMP"].message
+
+
+def test_every_sample_reaches_the_analytics_across_a_step_start(setting):
+    """Steps that begin inside a command (answering the first prompt) and inside a batch
+    of samples (priming done when the pump has moved its volume) split the samples at
+    their starts: those before go to the step before, none is lost."""
+    records, host, _, version = setting
+    host.start(login(records, "operator"), version, "B-1", "B-1")
+    received: list[np.ndarray] = []
+    add = host.analytics.add
+    host.analytics.add = lambda t, v: received.append(t) or add(t, v)
+    first = _samples(0.0, 1.0, 10.0, lambda h: 0.3)
+    second = _samples(3600.0, 1.0, 10.0, lambda h: 0.3)
+
+    def pumped(sample: Sample) -> Sample:  # pump 1's counter: both legs of priming done
+        values = list(sample.values)
+        values[CHANNEL_INDEX["p1_vol"]] = 100.0 if sample.t_ms < 6_005_000 else 200.0
+        return replace(sample, values=tuple(values))
+
+    # from 1.5 h on: priming's legs end inside batches of samples
+    second = [pumped(s) if s.t_ms >= 5_405_000 else s for s in second]
+    for start in range(0, len(first), 25):
+        host.on_samples(first[start : start + 25])
+    host.answer(login(records, "operator"), "confirmed")  # step 2 begins
+    step_2 = host.engine.process_s
+    for start in range(0, len(second), 25):
+        host.on_samples(second[start : start + 25])
+    host._feed_analytics()
+    times = np.concatenate(received)
+    assert len(times) == len(first) + len(second)  # every sample, once
+    assert host.analytics.step_starts_s[:2] == [0.0, step_2]
+    assert len(host.analytics.step_starts_s) >= 3, "priming did not end: the test is void"
+    for start in host.analytics.step_starts_s[1:]:
+        assert all(chunk[-1] <= start or chunk[0] >= start for chunk in received), (
+            start,
+            [(c[0], c[-1]) for c in received],
+        )
+
+
+def test_a_band_that_cannot_be_read_is_not_used_and_the_run_starts(setting, monkeypatch):
+    import app.batch.host as host_module
+
+    records, host, _, version = setting
+
+    def broken(*_):
+        raise ValueError("band JSON damaged")
+
+    monkeypatch.setattr(host_module, "active_band", broken)
+    host.start(login(records, "operator"), version, "B-1", "B-1")
+    status = host.status()
+    assert status.state == "Running" and status.golden is None
+    assert any("golden band not used: it could not be read" in line for line in status.lines)
+
+
+def test_a_resumed_run_does_not_watch_fold_expansion_against_the_band():
+    """After a console restart the estimators count fold expansion from the resume,
+    which the band's (from seeding) does not compare with."""
+    from app.analytics import DEFAULT_BAND_SPECS, RunSeries, build_golden
+    from app.batch.run_analytics import RunAnalytics
+
+    recipe = load_recipe_file(DEMO)
+    t = np.arange(0.0, 10 * 3600.0, 600.0)
+    flat = {name: (t, np.ones(len(t))) for name in DEFAULT_BAND_SPECS}
+    band = build_golden([RunSeries(f"r{k}", flat) for k in range(3)], DEFAULT_BAND_SPECS)
+    fresh = RunAnalytics(recipe, recipe.resolve({}), band)
+    resumed = RunAnalytics(recipe, recipe.resolve({}), band, (0.0, 60.0), resumed=True)
+    assert "log10_fold" in fresh.band_channels and "log10_fold" not in resumed.band_channels
+    tags = {d.tag for d in resumed.alarm_definitions}
+    assert "BAND_MU_H" in tags and "BAND_LOG10_FOLD" not in tags
+    assert resumed.step_starts_s == [0.0, 60.0]
