@@ -9,7 +9,14 @@ import pyqtgraph as pg
 
 MINUTES_PER_DAY = 1440
 STEPS_MIN = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 7 * 1440)
-LABEL_PX = 80  # the least room between two time labels ("12 d 18 h" is ~65 px at 14 px)
+
+
+def label_px(step_min: float) -> int:
+    """The least room between two labels of this step (at 14 px): "12 d" ~35 px,
+    "12 d 18 h" ~65 px, "288:40" ~45 px, with a gap."""
+    if step_min >= MINUTES_PER_DAY:
+        return 50
+    return 80 if step_min >= 60 else 60
 
 
 def time_label(minutes: float, spacing_min: float) -> str:
@@ -34,9 +41,11 @@ class ProcessTimeAxis(pg.AxisItem):
     def tickSpacing(self, minVal: float, maxVal: float, size: float):
         if maxVal <= minVal or size <= 0:
             return super().tickSpacing(minVal, maxVal, size)
-        most = max(1, int(size // LABEL_PX))
         span = maxVal - minVal
-        step = next((s for s in STEPS_MIN if span / s <= most), STEPS_MIN[-1])
+        step = next(
+            (s for s in STEPS_MIN if span / s * label_px(s) <= max(size, label_px(s))),
+            STEPS_MIN[-1],
+        )
         return [(float(step), 0.0)]
 
     def tickStrings(self, values, scale, spacing):

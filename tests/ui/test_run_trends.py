@@ -65,4 +65,5 @@ def test_the_time_axis_reads_in_days_hours_and_minutes():
     assert time_label(5800, 10) == "96:40"
     axis = ProcessTimeAxis()
     assert axis.tickSpacing(0, 4 * 1440, 330) == [(1440.0, 0.0)]  # 4 labels fit
-    assert axis.tickSpacing(4 * 1440, 4 * 1440 + 10, 330) == [(5.0, 0.0)]  # 10 min window
+    assert axis.tickSpacing(4 * 1440, 4 * 1440 + 10, 330) == [(2.0, 0.0)]  # 10 min window
+    assert len(axis.tickValues(0, 5800, 200)[0][1]) >= 2  # a narrow plot still has labels
