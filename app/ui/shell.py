@@ -200,9 +200,10 @@ class Shell(QMainWindow):
         worker = self.parts.instrument.worker
         worker.telemetry.connect(self._telemetry)
         worker.link_state.connect(self.top.set_link)
-        worker.link_state.connect(
-            lambda state, _: self.service_page.channels.set_stale(state != "CONNECTED")
-        )
+        # a bound method, never a lambda: the worker emits on the hardware thread, and only
+        # a slot of an object living here is queued to the GUI thread (a lambda would run
+        # there and touch widgets from the wrong thread: a hang seen in CI)
+        worker.link_state.connect(self._link_state)
         worker.identity.connect(self._identity)
         worker.stats.connect(self.service_page.set_stats)
         self.parts.runs.status_changed.connect(self._status)
@@ -224,6 +225,9 @@ class Shell(QMainWindow):
             newest = batch.values[-1]
             self.service_page.channels.show_values(newest)
             self.service_page.show_values(dict(zip(batch.channels, newest.tolist(), strict=True)))
+
+    def _link_state(self, state: str, _detail: str) -> None:
+        self.service_page.channels.set_stale(state != "CONNECTED")
 
     def _identity(self, identity: Identity) -> None:
         self.top.set_instrument(identity.serial)

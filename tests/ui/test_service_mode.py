@@ -157,3 +157,28 @@ def ask_runs(qtbot, window, method, *args):
 
 def qtbot_left() -> Qt.MouseButton:
     return Qt.MouseButton.LeftButton
+
+
+def test_the_link_state_reaches_the_service_page_on_the_gui_thread(qtbot, console_shell):
+    """The worker emits on the hardware thread; the service page's values go grey on
+    the GUI thread (a slot ran on the emitting thread once and hung the console)."""
+    import threading
+
+    from PySide6.QtCore import QThread
+
+    window, _ = console_shell
+    seen: list[bool] = []
+    channels = window.service_page.channels
+    original = channels.set_stale
+
+    def recording(stale: bool) -> None:
+        seen.append(QThread.currentThread() is QApplication.instance().thread())
+        original(stale)
+
+    channels.set_stale = recording
+    worker = window.parts.instrument.worker
+    emitter = threading.Thread(target=lambda: worker.link_state.emit("LOST", "test"))
+    emitter.start()
+    emitter.join()
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == [True] and channels.stale
