@@ -193,6 +193,8 @@ class BatchEngine:
             raise ValueError("the run is still being recovered: wait for the instrument")
         self.machine.command(Command.RESTART, Trigger.OPERATOR, actor, reason)
         failed = self._resume_wait()
+        if self.state is not State.RESTARTING:
+            return  # held again while the wait's commands went out (an interlock came)
         self.machine.complete(actor)
         self.held_reason = ""
         self._checkpoint(running=True)

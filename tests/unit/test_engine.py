@@ -194,3 +194,30 @@ def test_an_alarm_that_holds_the_batch_holds_it_once_after_its_delay():
     assert [e.new.value for e in came] == ["unacknowledged"]
     engine.acknowledge("LINE_PRESSURE_HIGH", "op")
     assert engine.alarms.active()[0][1].value == "acknowledged"
+
+
+def test_an_interlock_while_restarting_leaves_the_run_held_not_broken():
+    """The restart's commands go out; the instrument reports an interlock meanwhile (the
+    link delivers events while it waits for a reply): the run is held again, and can
+    be restarted later (a headless run once died here: "nothing to finish")."""
+    from hardware.protocol import Event
+
+    sent: list = []
+    engine, record = engine_at_prime(sent)
+    engine.on_event(Event(2000, "INTERLOCK", {"name": "BUBBLE", "state": "ON"}))
+    assert engine.state is State.HELD
+    bubbles = [True]
+
+    def send(command):
+        sent.append(command)
+        if isinstance(command, RunPump) and bubbles:
+            bubbles.pop()
+            engine.on_event(Event(3000, "INTERLOCK", {"name": "BUBBLE", "state": "ON"}))
+        return "ok"
+
+    engine.send = send
+    engine.restart("op", "cleared")
+    assert engine.state is State.HELD and "BUBBLE" in engine.held_reason
+    engine.restart("op", "cleared again")
+    assert engine.state is State.RUNNING
+    assert record.states[-6:] == ["Held", "Restarting", "Holding", "Held", "Restarting", "Running"]
