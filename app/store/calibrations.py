@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.service.calibration import CHANNEL_LABELS, LOAD_CELLS, CalibrationResult
 from app.store.audit import AuditEntry
-from app.store.db import connect
 from app.store.security import Permission
-from app.store.signatures import Meaning, Signature, SignatureService, content_hash
+from app.store.signatures import Meaning, Signature, SignatureService
+from app.store.signed_rows import read_signed, signature_holds
 from app.store.users import Session, UserService
 from app.store.writer import StoreWriter, WriterContext
 
@@ -212,7 +210,7 @@ class CalibrationService:
             username,
             then=effect,
         )
-        found = _select(self.db_path, "c.id = ?", (stored[0],))
+        found = _select(self.db_path, "t.id = ?", (stored[0],))
         return found[0]
 
     def current(self, instrument_serial: str) -> list[CalibrationRecord]:
@@ -223,21 +221,12 @@ class CalibrationService:
 
 
 # ------------------------------------------------------------------ reading
-_SELECT = (
-    "SELECT c.*, s.content_hash AS signed_hash FROM calibrations c "
-    "LEFT JOIN signatures s ON s.id = c.signature_id"
-)
-
-
 def _select(db_path: str | Path, where: str, args: tuple) -> list[CalibrationRecord]:
-    with closing(connect(db_path, readonly=True)) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(f"{_SELECT} WHERE {where} ORDER BY c.id", args).fetchall()
-    return [_record(dict(row)) for row in rows]
+    return [_record(row) for row in read_signed(db_path, "calibrations", where, args)]
 
 
 def _record(row: dict) -> CalibrationRecord:
-    valid = row["signed_hash"] == row["content_hash"] == content_hash(record_content(row))
+    valid = signature_holds(row, record_content(row))
     return CalibrationRecord(
         row["id"],
         row["instrument_serial"],
@@ -271,7 +260,7 @@ def current(db_path: str | Path, instrument_serial: str) -> list[CalibrationReco
     channel), in channel order; channels never calibrated here are absent."""
     latest = _select(
         db_path,
-        "c.id IN (SELECT MAX(id) FROM calibrations WHERE instrument_serial = ? GROUP BY channel)",
+        "t.id IN (SELECT MAX(id) FROM calibrations WHERE instrument_serial = ? GROUP BY channel)",
         (instrument_serial,),
     )
     return sorted(latest, key=_channel_order)
@@ -282,7 +271,7 @@ def history(db_path: str | Path, instrument_serial: str | None = None) -> list[C
     its signature checked: for the diagnostics bundle and QA."""
     if instrument_serial is None:
         return _select(db_path, "1", ())
-    return _select(db_path, "c.instrument_serial = ?", (instrument_serial,))
+    return _select(db_path, "t.instrument_serial = ?", (instrument_serial,))
 
 
 def due_dates(db_path: str | Path, instrument_serial: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ building it from the historian is review's job (app/review/golden_select.py).
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from app.analytics.golden import GoldenBatch, golden_from_json
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import Permission
-from app.store.signatures import Meaning, Signature, SignatureService, content_hash
+from app.store.signatures import Meaning, Signature, SignatureService
+from app.store.signed_rows import read_signed, signature_holds
 from app.store.users import Session, UserService
 from app.store.writer import StoreWriter, WriterContext
 
@@ -147,7 +147,7 @@ class GoldenStore:
             username,
             then=effect,
         )
-        return _select(self.db_path, "g.id = ?", (stored[0],))[0]
+        return _select(self.db_path, "t.id = ?", (stored[0],))[0]
 
 
 def _runs(run_ids: tuple[int, ...]) -> str:
@@ -164,21 +164,12 @@ def _run_ids(text: str) -> tuple[int, ...]:
 
 
 # ------------------------------------------------------------------ reading
-_SELECT = (
-    "SELECT g.*, s.content_hash AS signed_hash FROM golden_batches g "
-    "LEFT JOIN signatures s ON s.id = g.signature_id"
-)
-
-
 def _select(db_path: str | Path, where: str, args: tuple) -> list[GoldenRecord]:
-    with closing(connect(db_path, readonly=True)) as conn:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(f"{_SELECT} WHERE {where} ORDER BY g.id", args).fetchall()
-    return [_record(dict(row)) for row in rows]
+    return [_record(row) for row in read_signed(db_path, "golden_batches", where, args)]
 
 
 def _record(row: dict) -> GoldenRecord:
-    valid = row["signed_hash"] == row["content_hash"] == content_hash(record_content(row))
+    valid = signature_holds(row, record_content(row))
     return GoldenRecord(
         row["id"],
         row["recipe_id"],
@@ -198,7 +189,7 @@ def active(db_path: str | Path, recipe_id: int) -> GoldenRecord | None:
     """The band in force for a recipe version (its newest), or None."""
     found = _select(
         db_path,
-        "g.id = (SELECT MAX(id) FROM golden_batches WHERE recipe_id = ?)",
+        "t.id = (SELECT MAX(id) FROM golden_batches WHERE recipe_id = ?)",
         (int(recipe_id),),
     )
     return found[0] if found else None
@@ -206,7 +197,7 @@ def active(db_path: str | Path, recipe_id: int) -> GoldenRecord | None:
 
 def history(db_path: str | Path, recipe_id: int) -> list[GoldenRecord]:
     """Every band chosen for a recipe version, oldest first."""
-    return _select(db_path, "g.recipe_id = ?", (int(recipe_id),))
+    return _select(db_path, "t.recipe_id = ?", (int(recipe_id),))
 
 
 def usable(record: GoldenRecord | None) -> tuple[GoldenRecord, GoldenBatch] | None:
@@ -245,5 +236,5 @@ def run_band(db_path: str | Path, run_id: int) -> tuple[GoldenRecord, GoldenBatc
     band_id = run_band_id(db_path, run_id)
     if band_id is None:
         return None
-    found = _select(db_path, "g.id = ?", (band_id,))
+    found = _select(db_path, "t.id = ?", (band_id,))
     return usable(found[0] if found else None)

@@ -18,12 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import screenshot_kit as kit  # beside this script (run as a file)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-OUT = Path(__file__).parents[2] / "screenshots"
 RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
-SIZES = ((1920, 1080), (1280, 800))
 
 
 def main() -> int:
@@ -34,7 +33,7 @@ def main() -> int:
     from app.ui import theme
 
     theme.apply(app)
-    OUT.mkdir(exist_ok=True)
+    kit.OUT.mkdir(exist_ok=True)
     options = ConsoleOptions(
         data_dir=tempfile.mkdtemp(), demo=True, sim_speed=20.0, sim_faults=("stuck-temp=39",)
     )
@@ -71,27 +70,10 @@ def main() -> int:
     shell.show()
 
     def shoot(name: str) -> None:
-        for width, height in SIZES:
-            shell.resize(width, height)
-            app.processEvents()
-            shell.grab().save(str(OUT / f"{name}-{width}x{height}.png"))
-        print(f"saved {name}", flush=True)
+        kit.shoot(app, shell, name)
 
     def when(condition, then, limit_s: float = 60.0) -> None:
-        """Call ``then`` once ``condition`` holds (checked on the event loop)."""
-        waited = [0.0]
-
-        def check() -> None:
-            if condition():
-                then()
-            elif waited[0] > limit_s:
-                print(f"gave up waiting for {then.__name__}", file=sys.stderr)
-                app.quit()
-            else:
-                waited[0] += 0.1
-                QTimer.singleShot(100, check)
-
-        check()
+        kit.when(app, condition, then, limit_s)
 
     def signed_in() -> None:
         start = shell.run_page.start_panel

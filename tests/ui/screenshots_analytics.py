@@ -19,12 +19,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import screenshot_kit as kit  # beside this script (run as a file)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-OUT = Path(__file__).parents[2] / "screenshots"
 CART = Path(__file__).parents[2] / "resources" / "recipes" / "cart_10day.toml"
-SIZES = ((1920, 1080), (1280, 800))
 REFERENCE_RUNS = 3
 SHOOT_AT_DAY = 4.0
 
@@ -66,7 +65,7 @@ def main() -> int:
     from app.ui import theme
 
     theme.apply(app)
-    OUT.mkdir(exist_ok=True)
+    kit.OUT.mkdir(exist_ok=True)
     console = Console(ConsoleOptions(data_dir=tempfile.mkdtemp(), demo=True, sim_speed=5000.0))
     if not reference_runs(console.data_dir):
         return 1
@@ -77,28 +76,10 @@ def main() -> int:
     screen = shell.run_page.screen
 
     def shoot(name: str) -> None:
-        for width, height in SIZES:
-            shell.resize(width, height)
-            app.processEvents()
-            screen.trends.redraw()
-            app.processEvents()
-            shell.grab().save(str(OUT / f"{name}-{width}x{height}.png"))
-        print(f"saved {name}", flush=True)
+        kit.shoot(app, shell, name, screen.trends.redraw)
 
     def when(condition, then, limit_s: float = 300.0) -> None:
-        waited = [0.0]
-
-        def check() -> None:
-            if condition():
-                then()
-            elif waited[0] > limit_s:
-                print(f"gave up waiting for {then.__name__}", file=sys.stderr)
-                app.quit()
-            else:
-                waited[0] += 0.1
-                QTimer.singleShot(100, check)
-
-        check()
+        kit.when(app, condition, then, limit_s)
 
     def login() -> None:
         shell.login._choose("operator", "Demo Operator")
