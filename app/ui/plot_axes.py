@@ -8,7 +8,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 
 MINUTES_PER_DAY = 1440
-STEPS_MIN = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 7 * 1440)
+STEPS_MIN = (0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 7 * 1440)
 
 
 def label_px(step_min: float) -> int:
@@ -16,12 +16,18 @@ def label_px(step_min: float) -> int:
     "12 d 18 h" ~65 px, "288:40" ~45 px, with a gap."""
     if step_min >= MINUTES_PER_DAY:
         return 50
+    if step_min < 1:
+        return 70  # "0:02:30" ~55 px
     return 80 if step_min >= 60 else 60
 
 
 def time_label(minutes: float, spacing_min: float) -> str:
     """A tick's label: whole days as "3 d"; hours as "2 d 6 h" (or "6 h" on day 0);
-    finer steps as hours:minutes of process time ("96:40")."""
+    finer steps as hours:minutes of process time ("96:40"), and under a minute with
+    the seconds too ("0:02:30", the first minutes of a run)."""
+    if spacing_min < 1:
+        seconds = round(minutes * 60)
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     total = round(minutes)
     days, rest = divmod(total, MINUTES_PER_DAY)
     hours, mins = divmod(rest, 60)

@@ -67,3 +67,13 @@ def test_the_time_axis_reads_in_days_hours_and_minutes():
     assert axis.tickSpacing(0, 4 * 1440, 330) == [(1440.0, 0.0)]  # 4 labels fit
     assert axis.tickSpacing(4 * 1440, 4 * 1440 + 10, 330) == [(2.0, 0.0)]  # 10 min window
     assert len(axis.tickValues(0, 5800, 200)[0][1]) >= 2  # a narrow plot still has labels
+
+
+def test_the_first_minutes_of_a_run_have_time_labels_too():
+    from app.ui.plot_axes import ProcessTimeAxis, time_label
+
+    axis = ProcessTimeAxis()
+    ((step, ticks),) = axis.tickValues(0.1, 0.9, 230)  # under a minute in, a narrow plot
+    assert step < 1 and len(ticks) >= 2
+    assert len(axis.tickValues(0.0, 2.0, 230)[0][1]) >= 2
+    assert time_label(2.5, 0.5) == "0:02:30"
