@@ -55,9 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the console (the default)")
     data_dir_after = argparse.ArgumentParser(add_help=False)  # --data-dir after the subcommand
     data_dir_after.add_argument("--data-dir", metavar="D", default=argparse.SUPPRESS)
-    sub.add_parser(
-        "verify-audit", parents=[data_dir_after], help="verify the audit trail's hash chain"
-    )
+    from app.records_cli import add_parser as add_verify_parser
+
+    add_verify_parser(sub, [data_dir_after])
     from app.users_cli import add_parser as add_users_parser
 
     add_users_parser(sub, [data_dir_after])
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.paths import resolve_data_dir
         from app.records_cli import verify_audit
 
-        return verify_audit(resolve_data_dir(args.data_dir))
+        return verify_audit(resolve_data_dir(args.data_dir), args.witness, args.seal_key)
     if args.command == "run":
         from app.run_cli import run as run_headless
 

@@ -13,6 +13,7 @@ from app.demo import seed_demo_recipes
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
 from app.service.host import ServiceHost
+from app.store.purpose import Purpose, declare_purpose
 from app.store.settings import stored_serial_port
 from app.technical_log import setup_technical_log
 from hardware.simulator.launcher import SimulatorProcess
@@ -52,6 +53,8 @@ class Console:
         setup_technical_log(self.data_dir)
         self.failure_listeners: list[Callable[[str], None]] = []
         self.records = Records.open(self.data_dir, demo=self.demo, on_failure=self._records_failed)
+        wanted = Purpose.TRAINING if self.demo else Purpose.GMP
+        self.purpose = declare_purpose(self.records.writer, wanted, demo=self.demo)
         if self.demo:
             seed_demo_recipes(self.records)  # a trainee can start the Demo recipe at once
         self.simulator: SimulatorProcess | None = None

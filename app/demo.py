@@ -1,5 +1,8 @@
-"""Demo data folder: the shipped recipes imported and approved by the demo supervisor,
-so that a trainee can start a run at once. Never used outside the demo folder."""
+"""Demo data folder: the shipped recipes imported by the console's demo seeding (the
+system, not a person) and approved by the demo supervisor, so that a trainee can start a
+run at once. The import is the system's so that the supervisor is not the recipe's author:
+a recipe's author does not approve it (app/store/signing.py). Never used outside the
+demo folder."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 from app.batch.recipe import RecipeError, load_recipe_file
 from app.paths import resources_dir
 from app.records import DEMO_PASSWORD, Records
+from app.store.actor import SYSTEM
 from app.store.recipes import RecipeLibrary
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,7 @@ def seed_demo_recipes(records: Records) -> int:
             continue
         if (recipe.name, recipe.content_hash) in known:
             continue
-        version = library.import_recipe(recipe, str(supervisor.user_id), supervisor.full_name)
+        version = library.import_recipe(recipe, SYSTEM.id, SYSTEM.name)  # not the approver
         if version.status == "draft":
             username = None if supervisor.signed_once else supervisor.username
             library.approve(supervisor, DEMO_PASSWORD, version.id, username=username)

@@ -203,6 +203,13 @@ def _check_resources(theme, progress: Progress) -> None:
         if QIcon(str(icon)).pixmap(48, 48).isNull():
             raise CheckFailed(f"icon {icon.name} cannot be drawn (Qt's SVG plugins missing?)")
     progress.facts.append(f"fonts {', '.join(sorted(families))}; {len(icons)} icons")
+    from app.store.security import PasswordRejected, is_common
+
+    try:  # the password rule refuses common passwords from a shipped list
+        if not is_common("password12"):
+            raise CheckFailed("the list of common passwords does not refuse password12")
+    except PasswordRejected as exc:
+        raise CheckFailed(str(exc)) from exc
 
 
 def _telemetry_and_window(app, console, controller, progress: Progress, deadline: float) -> None:

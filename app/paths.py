@@ -28,9 +28,10 @@ def default_data_dir() -> Path:
 
 
 def prepare_data_dir(path: str | Path | None) -> Path:
-    """Create the data folder if needed and check that we may write there."""
+    """Create the data folder if needed (0700: the records hold password hashes) and
+    check that we may write there."""
     folder = Path(path).expanduser() if path else default_data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     probe = folder / ".write-test"
     try:
         probe.write_text("ok")

@@ -3,8 +3,11 @@ end to end on the simulator without a GUI, for tests and operational qualificati
 
 The recipe file is imported as a new version (or found, if this exact text is known).
 With ``--auto-confirm`` an "automation" identity approves that version, answers the
-prompts and signs where asked, every such act audited under its name. Prints a summary
-and exits 0 only when the run reaches Complete.
+prompts and signs where asked, every such act audited under its name. That is for demo
+and training records only (a folder first used by a ``--simulator`` run is one): on GMP
+records automation never signs for people, so it refuses to approve a recipe or to run
+one with signature steps. Prints a summary and exits 0 only when the run reaches
+Complete.
 """
 
 from __future__ import annotations
@@ -25,12 +28,19 @@ from app.batch.run_record import UnfinishedRun, load_unfinished, unfinished_runs
 from app.batch.states import State
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
+from app.store import actor
 from app.store.db import connect
+from app.store.purpose import Purpose, declare_purpose
 from app.store.recipes import RecipeLibrary
 from app.store.users import Session
 from hardware.commands import InstrumentCommand
 from hardware.connection import Connection, LinkState
 from hardware.simulator.launcher import SimulatorProcess
+
+
+class AutomationRefused(ValueError):
+    """--auto-confirm asked to act for a person on GMP records."""
+
 
 AUTOMATION = ("automation", "Automation (headless runner)")
 VERIFIER = ("automation-verifier", "Automation verifier (headless runner)")
@@ -63,6 +73,12 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         action="store_true",
         help="approve, answer, sign and restart as the automation identity (audited)",
     )
+    run.add_argument(
+        "--training-records",
+        action="store_true",
+        help="a new data folder holds demo/training records (as with --simulator), "
+        "so that --auto-confirm may sign in it; refused on a folder that holds records",
+    )
     run.add_argument("--sim-fault", action="append", default=[], metavar="NAME[=VALUE]")
     run.add_argument("--timeout", type=float, default=1800.0, help="give up after S seconds")
     run.add_argument(
@@ -90,9 +106,10 @@ class HeadlessRun:
     loop between them; with --auto-confirm the automation identity does what an
     operator and a supervisor would (every act audited as automated)."""
 
-    def __init__(self, args: argparse.Namespace, records: Records) -> None:
+    def __init__(self, args: argparse.Namespace, records: Records, purpose: Purpose) -> None:
         self.args = args
         self.records = records
+        self.purpose = purpose
         self.host: RunHost | None = None
 
     def plan(self, session: Session, password: str) -> RunPlan:
@@ -103,11 +120,35 @@ class HeadlessRun:
         if not args.recipe:
             raise ValueError("name the recipe file to run (or use --resume)")
         recipe = load_recipe_file(args.recipe)
-        version = library.import_recipe(recipe, str(session.user_id), session.full_name)
+        if args.auto_confirm and self.purpose is Purpose.GMP:
+            self._refuse_on_gmp_records(recipe, library)
+        # the file is loaded by the console for this run (the system), not by the identity
+        # that approves it: a recipe's author does not approve it (app/store/signing.py)
+        version = library.import_recipe(recipe, actor.SYSTEM.id, actor.SYSTEM.name)
         if version.status == "draft" and args.auto_confirm:
             library.approve(session, password, version.id, username=session.username)
         runnable = library.runnable(version.id)  # refuses an unapproved version
         return RunPlan(runnable, version.id, _overrides(runnable, args.parameter), args.batch)
+
+    def _refuse_on_gmp_records(self, recipe: Recipe, library: RecipeLibrary) -> None:
+        """Automation never signs for people on GMP records: no approval, no signed step."""
+        approved = {(v.name, v.content_hash) for v in library.approved()}
+        if (recipe.name, recipe.content_hash) not in approved:
+            raise AutomationRefused(
+                f"recipe {recipe.name} {recipe.version} is not approved in these GMP records, "
+                "and --auto-confirm never approves on GMP records: a supervisor approves it "
+                "in the console (Recipes), then run it again"
+            )
+        signed = [
+            f'{step.number} "{step.name}"'
+            for step in recipe.steps
+            if step.phase == "prompt" and step.args.get("response") == "signature"
+        ]
+        if signed:
+            raise AutomationRefused(
+                f"recipe {recipe.name} has steps a person signs ({', '.join(signed)}), and "
+                "--auto-confirm never signs on GMP records: run it in the console"
+            )
 
     def _plan_resume(self, library: RecipeLibrary) -> RunPlan:
         with closing(connect(self.records.path, readonly=True)) as conn:
@@ -121,6 +162,8 @@ class HeadlessRun:
                 raise ValueError(f"more than one unfinished run: {listed}; name one with --batch")
             unfinished = load_unfinished(conn, waiting[0][0])
         runnable = library.runnable(unfinished.recipe_id)
+        if self.args.auto_confirm and self.purpose is Purpose.GMP:
+            self._refuse_on_gmp_records(runnable, library)
         return RunPlan(
             runnable, unfinished.recipe_id, unfinished.parameters, unfinished.batch_id, unfinished
         )
@@ -234,7 +277,7 @@ class HeadlessRun:
         engine = host.engine
         for tag, state, _ in engine.alarms.active():
             if state in (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED):
-                host.acknowledge(session, tag, automated=True)
+                host.acknowledge(session, tag)
         prompt = engine.pending_prompt
         if prompt is not None:
             if prompt.response == "signature":
@@ -242,17 +285,17 @@ class HeadlessRun:
                 if prompt.second_person:
                     verifier, verifier_pw = self.records.users.automation_session(*VERIFIER)
                     second = (verifier.username, verifier_pw)
-                host.answer(session, "signed", password, second, automated=True)
+                host.answer(session, "signed", password, second)
             elif prompt.response == "data":
-                host.answer(session, _automatic_data(prompt, engine.values), automated=True)
+                host.answer(session, _automatic_data(prompt, engine.values))
             else:
-                host.answer(session, "confirmed", automated=True)
+                host.answer(session, "confirmed")
         if (
             engine.state is State.HELD
             and engine.values.get("ilk", 1) == 0
             and host.link is LinkState.CONNECTED
         ):
-            host.restart(session, f"cleared: {engine.held_reason}", automated=True)
+            host.restart(session, f"cleared: {engine.held_reason}")
 
     def _summary(self, plan: RunPlan, connection: Connection) -> None:
         host = self.host
@@ -320,7 +363,15 @@ def run(args: argparse.Namespace) -> int:
     data_dir = prepare_data_dir(resolve_data_dir(args.data_dir))
     records = Records.open(Path(data_dir))
     try:
-        return HeadlessRun(args, records).execute()
+        # a folder first used by a --simulator run holds training records
+        training = args.simulator or args.training_records
+        purpose = declare_purpose(records.writer, Purpose.TRAINING if training else Purpose.GMP)
+        if args.training_records and purpose is Purpose.GMP:
+            raise AutomationRefused(f"the records in {data_dir} are GMP records, not training")
+        return HeadlessRun(args, records, purpose).execute()
+    except AutomationRefused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, PermissionError, TimeoutError, RecipeError) as exc:
         print(f"run not completed: {exc}", file=sys.stderr)
         return 1

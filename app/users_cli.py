@@ -19,6 +19,7 @@ from pathlib import Path
 from app.store.db import DB_NAME, open_database
 from app.store.schema import SchemaError
 from app.store.security import PasswordRejected, Role
+from app.store.settings import SettingsService
 from app.store.users import AuthError, PermissionDenied, UserService
 from app.store.writer import StoreError, StoreWriter
 
@@ -54,7 +55,9 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
         action.add_argument("username")
 
 
-class _Passwords:
+class Passwords:
+    """Passwords asked on the terminal (hidden), or one per line from standard input."""
+
     def __init__(self, from_stdin: bool) -> None:
         self.lines = sys.stdin.read().splitlines() if from_stdin else None
 
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         return 2
     writer = StoreWriter(path, socket.gethostname()).start()
     users = UserService(writer, path)
-    passwords = _Passwords(args.password_stdin)
+    users.policy = SettingsService(writer, path, users).policy()  # the site's account rules
+    passwords = Passwords(args.password_stdin)
     try:
         return _dispatch(args, users, passwords)
     except (AuthError, PermissionDenied, PasswordRejected, ValueError, StoreError) as exc:
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> int:
         writer.close()
 
 
-def _dispatch(args: argparse.Namespace, users: UserService, passwords: _Passwords) -> int:
+def _dispatch(args: argparse.Namespace, users: UserService, passwords: Passwords) -> int:
     if args.action == "init":
         new = passwords.ask(f"password for {args.username}", confirm=True)
         users.create_first_administrator(args.username, args.full_name, new)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from app.store.actor import AUTOMATION, SYSTEM, SYSTEM_IDS, Actor
 
 FLOOD_COUNT = 10
 FLOOD_WINDOW_S = 600.0
@@ -72,8 +74,9 @@ class AlarmEvent:
     new: AlarmState
     priority: Priority
     message: str
-    user: str = ""
+    actor: Actor = SYSTEM  # the system raises and clears; a person acknowledges, shelves
     reason: str = ""
+    until_s: float | None = None  # shelved until this process time
 
 
 @dataclass
@@ -203,29 +206,58 @@ class AlarmManager:
         t: float,
         new: AlarmState,
         message: str,
-        user: str = "",
+        actor: Actor = SYSTEM,
         reason: str = "",
     ) -> None:
         old, alarm.state = alarm.state, new
+        until = alarm.shelved_until if new is AlarmState.SHELVED else None
+        definition = alarm.definition
         self.on_event(
             AlarmEvent(
-                t, alarm.definition.tag, old, new, alarm.definition.priority, message, user, reason
+                t, definition.tag, old, new, definition.priority, message, actor, reason, until
             )
         )
 
+    def restore(self, history: Iterable[tuple[str, str, float, float | None]]) -> None:
+        """Bring the alarms back as a restarted console finds them in the run's record:
+        each state change (tag, state, process s, shelved until) in the order it
+        happened. Nothing is announced again: the record already holds every change.
+        An alarm still active keeps its activation time and waits for the same
+        acknowledgement; the next sample clears it if its condition has gone."""
+        for tag, state, t, until in history:
+            alarm = self.alarms.get(tag)
+            if alarm is None:
+                continue  # FLOOD, or an alarm this recipe version no longer has
+            old, new = alarm.state, AlarmState(state)
+            if new is AlarmState.UNACKNOWLEDGED and old is not AlarmState.UNACKNOWLEDGED:
+                alarm.activations += 1
+                alarm.active_since, alarm.condition = t, True
+            cleared = (old, new) in (
+                (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED),
+                (AlarmState.ACKNOWLEDGED, AlarmState.NORMAL),
+            )
+            leaves = new in (AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE)
+            if (cleared or leaves) and alarm.active_since is not None:
+                alarm.active_total_s += t - alarm.active_since
+                alarm.active_since = None
+            if cleared or leaves:
+                alarm.condition = False
+            alarm.state = new
+            alarm.shelved_until = until if new is AlarmState.SHELVED else None
+
     # ------------------------------------------------------------------ operator actions
-    def acknowledge(self, tag: str, user: str, t: float) -> None:
-        if not user:
+    def acknowledge(self, tag: str, actor: Actor, t: float) -> None:
+        if actor.id in SYSTEM_IDS and actor.id != AUTOMATION.id:
             raise PermissionError("acknowledging an alarm needs a signed-in user")
         alarm = self.alarms[tag]
         if alarm.state is AlarmState.UNACKNOWLEDGED:
-            self._set(alarm, t, AlarmState.ACKNOWLEDGED, "acknowledged", user)
+            self._set(alarm, t, AlarmState.ACKNOWLEDGED, "acknowledged", actor)
         elif alarm.state is AlarmState.RETURNED_UNACKNOWLEDGED:
-            self._set(alarm, t, AlarmState.NORMAL, "acknowledged", user)
+            self._set(alarm, t, AlarmState.NORMAL, "acknowledged", actor)
         else:
             raise ValueError(f"alarm {tag} is {alarm.state.value}: nothing to acknowledge")
 
-    def shelve(self, tag: str, user: str, reason: str, duration_s: float, t: float) -> None:
+    def shelve(self, tag: str, actor: Actor, reason: str, duration_s: float, t: float) -> None:
         """Time-limited shelving (the service layer checks that the user may shelve)."""
         if not reason.strip():
             raise ValueError("shelving needs a reason")
@@ -237,20 +269,20 @@ class AlarmManager:
         alarm.shelved_until = t + duration_s
         alarm.condition, alarm.pending_since = False, None
         self._set(
-            alarm, t, AlarmState.SHELVED, f"shelved for {duration_s / 60:g} min", user, reason
+            alarm, t, AlarmState.SHELVED, f"shelved for {duration_s / 60:g} min", actor, reason
         )
 
-    def remove_from_service(self, tag: str, user: str, reason: str, t: float) -> None:
+    def remove_from_service(self, tag: str, actor: Actor, reason: str, t: float) -> None:
         if not reason.strip():
             raise ValueError("taking an alarm out of service needs a reason")
         alarm = self.alarms[tag]
         alarm.condition, alarm.pending_since = False, None
-        self._set(alarm, t, AlarmState.OUT_OF_SERVICE, "out of service", user, reason)
+        self._set(alarm, t, AlarmState.OUT_OF_SERVICE, "out of service", actor, reason)
 
-    def return_to_service(self, tag: str, user: str, reason: str, t: float) -> None:
+    def return_to_service(self, tag: str, actor: Actor, reason: str, t: float) -> None:
         alarm = self.alarms[tag]
         if alarm.state is AlarmState.OUT_OF_SERVICE:
-            self._set(alarm, t, AlarmState.NORMAL, "back in service", user, reason)
+            self._set(alarm, t, AlarmState.NORMAL, "back in service", actor, reason)
 
     # ------------------------------------------------------------------ views
     def active(self) -> list[tuple[str, AlarmState, Priority]]:

@@ -39,6 +39,7 @@ from app.batch.journal import JournalEntry, JournalMismatch, PhaseJournal, where
 from app.batch.phases import PHASES
 from app.batch.recipe import Recipe
 from app.batch.states import FINAL, BatchStateMachine, Command, State, Transition, Trigger
+from app.store.actor import INSTRUMENT, RECOVERY, SYSTEM, Actor
 from hardware.commands import ClearSafeState, InstrumentCommand, RunPump, SetRotor, SetValve
 from hardware.driver import InstrumentError
 from hardware.link import LinkError
@@ -57,8 +58,8 @@ class RunRecord(Protocol):
     def transition(self, transition: Transition) -> None: ...
     def step_started(self, number: int, name: str, process_s: float) -> None: ...
     def step_finished(self, number: int, name: str, process_s: float) -> None: ...
-    def note(self, number: int, text: str) -> None: ...
-    def answered(self, number: int, prompt: Prompt, answer: Any, user: str) -> None: ...
+    def note(self, number: int, text: str, actor: Actor = SYSTEM) -> None: ...
+    def answered(self, number: int, prompt: Prompt, answer: Any, actor: Actor) -> None: ...
     def journal(self, step: int, kind: str, data: dict[str, Any]) -> None: ...
     def alarm(self, event: AlarmEvent) -> None: ...
 
@@ -99,7 +100,7 @@ class BatchEngine:
         self._deferred: list[Event] = []
         self._recovering = False
         self._restore: list[InstrumentCommand] = []  # sent again at restart
-        self._hold_wanted: tuple[Trigger, str, str] | None = None  # held once the phase waits
+        self._hold_wanted: tuple[Trigger, Actor, str] | None = None  # held once the phase waits
         self._let_transfer_finish = False  # a Stop waits for the transfer under way
         self.alarms = AlarmManager(  # extra: the run's analytics (app/batch/run_analytics.py)
             [*INSTRUMENT_ALARMS, *recipe.alarms, *extra_alarms], self._on_alarm
@@ -132,6 +133,11 @@ class BatchEngine:
         engine.process_s = stand.process_s
         engine.outcomes = dict(stand.outcomes)
         engine._recovering = True
+        engine.alarms.restore(
+            (e.data["tag"], e.data["state"], float(e.data["t_s"]), e.data.get("until_s"))
+            for e in journal
+            if e.kind == "alarm"
+        )
         if stand.started and stand.step <= len(recipe.steps):
             engine._replay_step(stand.replay, stand.progress)
         return engine
@@ -175,11 +181,11 @@ class BatchEngine:
         return self.values.get(channel, 0.0)
 
     # ------------------------------------------------------------------ commands
-    def start(self, actor: str) -> None:
+    def start(self, actor: Actor) -> None:
         self.machine.command(Command.START, Trigger.OPERATOR, actor)
         self._next_step()
 
-    def hold(self, trigger: Trigger, actor: str, reason: str) -> None:
+    def hold(self, trigger: Trigger, actor: Actor, reason: str) -> None:
         if self.state not in (State.RUNNING, State.PAUSED, State.PAUSING, State.RESTARTING):
             return
         self.machine.command(Command.HOLD, trigger, actor, reason)
@@ -188,7 +194,7 @@ class BatchEngine:
         self._checkpoint(running=False)
         self.machine.complete(actor, "pumps and rotor stopped; temperature and gas on")
 
-    def restart(self, actor: str, reason: str) -> None:
+    def restart(self, actor: Actor, reason: str) -> None:
         if self._recovering:
             raise ValueError("the run is still being recovered: wait for the instrument")
         self.machine.command(Command.RESTART, Trigger.OPERATOR, actor, reason)
@@ -199,21 +205,21 @@ class BatchEngine:
         self.held_reason = ""
         self._checkpoint(running=True)
         if failed:  # the instrument refused what the step needs: held again, saying why
-            self.hold(Trigger.SYSTEM, "console", f"restart incomplete: {failed}")
+            self.hold(Trigger.SYSTEM, SYSTEM, f"restart incomplete: {failed}")
         elif self._phase is None and not self.finished:
             self._next_step()  # recovered between two steps
         else:
             self._check_wait()
 
-    def pause(self, actor: str, reason: str = "") -> None:
+    def pause(self, actor: Actor, reason: str = "") -> None:
         """Pause at the end of the current step (ISA-88 Pausing, then Paused)."""
         self.machine.command(Command.PAUSE, Trigger.OPERATOR, actor, reason)
 
-    def resume(self, actor: str, reason: str = "") -> None:
+    def resume(self, actor: Actor, reason: str = "") -> None:
         self.machine.command(Command.RESUME, Trigger.OPERATOR, actor, reason)
         self._next_step()
 
-    def stop(self, actor: str, reason: str) -> None:
+    def stop(self, actor: Actor, reason: str) -> None:
         """A controlled stop: a liquid transfer under way finishes (nothing left in the
         lines), then pumps and rotor stop; the run ends Stopped, not Complete."""
         if not reason.strip():
@@ -234,18 +240,18 @@ class BatchEngine:
                 return
         self._make_safe()
         self._phase, self._waiting = None, None
-        self.machine.complete("system", "pumps and rotor stopped; temperature and gas on")
+        self.machine.complete(SYSTEM, "pumps and rotor stopped; temperature and gas on")
 
-    def reset(self, actor: str) -> None:
+    def reset(self, actor: Actor) -> None:
         """After Complete, Stopped or Aborted: the unit is ready for the next batch."""
         self.machine.command(Command.RESET, Trigger.OPERATOR, actor)
 
-    def abort(self, actor: str, reason: str) -> None:
+    def abort(self, actor: Actor, reason: str) -> None:
         self.machine.command(Command.ABORT, Trigger.OPERATOR, actor, reason)
         self._make_safe()
         self.machine.complete(actor)
 
-    def answer(self, value: Any, user: str) -> None:
+    def answer(self, value: Any, actor: Actor) -> None:
         prompt = self.pending_prompt
         if prompt is None:
             raise ValueError("no question is waiting for an answer")
@@ -257,25 +263,25 @@ class BatchEngine:
             high = prompt.data_high if prompt.data_high is not None else math.inf
             if not low <= number <= high:  # also refuses nan
                 raise ValueError(f"{number:g} is outside {low:g}..{high:g}")
-        self.record.answered(self.current_step, prompt, value, user)
+        self.record.answered(self.current_step, prompt, value, actor)
         self._advance(value)
 
-    def acknowledge(self, tag: str, user: str) -> None:
+    def acknowledge(self, tag: str, actor: Actor) -> None:
         """An operator has seen the alarm (the service layer checks who may)."""
-        self.alarms.acknowledge(tag, user, self.process_s)
+        self.alarms.acknowledge(tag, actor, self.process_s)
 
     def _on_alarm(self, event: AlarmEvent) -> None:
         self.record.alarm(event)
         alarm = self.alarms.alarms.get(event.tag)
         coming_in = event.new is AlarmState.UNACKNOWLEDGED and event.old is not event.new
         if alarm and alarm.definition.holds_batch and coming_in:
-            why = (Trigger.ALARM, f"alarm {event.tag}", f"alarm {event.tag}: {event.message}")
+            why = (Trigger.ALARM, SYSTEM, f"alarm {event.tag}: {event.message}")
             if self._in_phase:
                 self._hold_wanted = why  # the phase is sending: hold once it waits
             else:
                 self.hold(*why)
 
-    def recovered(self, actor: str) -> None:
+    def recovered(self, actor: Actor = RECOVERY) -> None:
         """The instrument is attached again and the outage back-filled: hold the run
         (if it is not held already) until an operator restarts it."""
         self._recovering = False
@@ -294,7 +300,7 @@ class BatchEngine:
             self._make_safe()
             self.held_reason = self.held_reason or reason
             self.held_by = Trigger.SYSTEM
-            self.record.note(self.current_step, reason)
+            self.record.note(self.current_step, reason, actor)
         else:
             self.hold(Trigger.SYSTEM, actor, reason)
 
@@ -341,16 +347,16 @@ class BatchEngine:
             return
         if event.code == "INTERLOCK" and event.data.get("state") == "ON":
             name = event.data.get("name", "?")
-            self.hold(Trigger.INTERLOCK, "instrument", f"interlock {name}")
+            self.hold(Trigger.INTERLOCK, INSTRUMENT, f"interlock {name}")
         elif event.code == "BOOT":
-            self.hold(Trigger.SYSTEM, "instrument", "firmware restarted")
+            self.hold(Trigger.SYSTEM, INSTRUMENT, "firmware restarted")
 
     def link_lost(self, detail: str) -> None:
         if self.state is State.RUNNING:
-            self.machine.command(Command.HOLD, Trigger.SYSTEM, "console", f"link lost: {detail}")
+            self.machine.command(Command.HOLD, Trigger.SYSTEM, SYSTEM, f"link lost: {detail}")
             self.held_reason, self.held_by = f"link lost: {detail}", Trigger.SYSTEM
             self._checkpoint(running=False)
-            self.machine.complete("console", "the instrument keeps temperature and gas")
+            self.machine.complete(SYSTEM, "the instrument keeps temperature and gas")
 
     # ------------------------------------------------------------------ stepping
     def _context(self, number: int, journal: PhaseJournal) -> PhaseContext:
@@ -376,7 +382,7 @@ class BatchEngine:
                 self.record.note(journal.step, f"{command.label} not done: {exc}")
                 if not isinstance(command, RunPump):  # a pump wait resends its own rest
                     self._restore.append(command)
-                self._hold_wanted = (Trigger.SYSTEM, "console", f"{command.label} not done: {exc}")
+                self._hold_wanted = (Trigger.SYSTEM, SYSTEM, f"{command.label} not done: {exc}")
                 return "not done"
 
         return send
@@ -393,7 +399,7 @@ class BatchEngine:
         if self.state is not State.RUNNING:
             return  # paused (or held) between steps
         self._check_outcomes()
-        self.machine.complete("system", "last step finished")
+        self.machine.complete(SYSTEM, "last step finished")
 
     def _check_outcomes(self) -> None:
         """The recipe's expected ranges against what the run produced, on record."""
@@ -468,7 +474,7 @@ class BatchEngine:
             self._in_phase = False
             self._finish_step()
             if self.state is State.PAUSING:
-                self.machine.complete("system", f"paused before step {self.current_step}")
+                self.machine.complete(SYSTEM, f"paused before step {self.current_step}")
             elif not first:
                 self._next_step()
             return False

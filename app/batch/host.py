@@ -32,6 +32,7 @@ from app.batch.run_analytics import RunAnalytics
 from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
 from app.batch.states import FINAL, State, Trigger
 from app.records import Records
+from app.store.actor import Actor
 from app.store.audit import AuditEntry
 from app.store.calibrations import due_dates
 from app.store.db import connect
@@ -175,7 +176,7 @@ class RunHost:
         if unfinished.last_sample:
             boot, t_ms, values = unfinished.last_sample
             clock = (boot, t_ms)
-        record = self._record(unfinished.run_id, "console", "Console (recovery)")
+        record = self._record(unfinished.run_id)
         arguments = recipe.resolve(unfinished.parameters)
         with closing(connect(self.records.path, readonly=True)) as conn:
             started = step_starts(conn, unfinished.run_id)
@@ -224,7 +225,7 @@ class RunHost:
             self.analytics = None
             self.recorder.stop_run()
             return
-        engine.recovered("console")
+        engine.recovered()
         self._publish(force=True)
 
     # ------------------------------------------------------------------ ConnectionListener
@@ -315,7 +316,8 @@ class RunHost:
         identity = self.identity
         assert identity is not None
         arguments = recipe.resolve(overrides)
-        record = self._record(None, str(session.user_id), session.full_name)
+        operator = Actor.of(session)  # the run's operator of record
+        record = self._record(None)
         run_id = record.create(
             batch.strip(),
             version_id,
@@ -323,6 +325,7 @@ class RunHost:
             identity.serial,
             identity.firmware,
             identity.kit,
+            operator,
             overrides,
         )
         self.recorder.start_run(run_id)
@@ -335,16 +338,14 @@ class RunHost:
         )
         self.record, self.recipe, self.batch = record, recipe, batch.strip()
         self._take_analytics(analytics, band)
-        self.engine.start(session.full_name)
+        self.engine.start(operator)
         self._publish(force=True)
         return run_id
 
-    def _record(self, run_id: int | None, actor_id: str, actor_name: str) -> StoreRunRecord:
+    def _record(self, run_id: int | None) -> StoreRunRecord:
         self.lines = []
         return StoreRunRecord(
             self.records.writer,
-            actor_id,
-            actor_name,
             run_id=run_id,
             on_line=self._line,
             on_step=self._step_started,
@@ -362,7 +363,6 @@ class RunHost:
         value: Any,
         password: str = "",
         second: tuple[str, str] | None = None,
-        automated: bool = False,
         username: str | None = None,
     ) -> None:
         """Answer the pending prompt. A signature step needs the user's password (and
@@ -373,11 +373,10 @@ class RunHost:
         prompt = engine.pending_prompt
         if prompt is None:
             raise ValueError("no question is waiting for an answer")
-        who = f"{session.full_name} (automated)" if automated else session.full_name
         if prompt.response == "signature":
             self._sign_step(session, password, prompt, second, username)
             value = "signed"
-        engine.answer(value, who)
+        engine.answer(value, Actor.of(session))
         self._publish(force=True)
 
     def _sign_step(
@@ -388,20 +387,33 @@ class RunHost:
         second: tuple[str, str] | None,
         username: str | None,
     ) -> None:
+        """The performer's signature, and a second person's (verified) where the step
+        needs one. What each signs is said in words (``step_request``), the same words
+        the run screen showed; the duty rule (the performer does not verify) is checked
+        before any password."""
+        from app.store.signing import Duties, step_request  # (imports owned by the lead)
+
         engine = self._engine()
-        record_id = f"{self.record.run_id}/step/{engine.current_step}"
-        content = f"{prompt.message}\nrun {self.record.run_id} batch {self.batch}"
+        steps = engine.recipe.steps
+        step, run_id = engine.current_step, self.record.run_id
+        name = steps[min(engine.step_index, len(steps) - 1)].name  # as the status shows it
+        words = (run_id, self.batch, step, name, len(steps), prompt.second_person)
+        performed = step_request(Meaning.PERFORMED, *words)
+        verified = step_request(Meaning.VERIFIED, *words)
+        record_id = performed.record_id
+        content = f"{prompt.message}\nrun {run_id} batch {self.batch}"
         if prompt.second_person and second is None:
             raise ValueError("this step needs a second person's signature as well")
         users, signatures = self.records.users, self.records.signatures
         verifier = None
         if prompt.second_person and second is not None:
+            duties = Duties(users, self.records.path)
+            named = duties.account(second[0])
+            if named is not None:  # refused (and audited) before any password is checked
+                duties.enforce(verified, named, performer=Actor.of(session))
             # the second person is checked first: a wrong second password leaves no
             # first signature behind to be given twice on the next try
             verifier = users.login(*second)
-            if verifier.user_id == session.user_id:
-                users.logout(verifier)
-                raise ValueError("the second person must be someone else")
         if automated_identity(session) and username is None:
             username = session.username  # the headless runner signs as itself
         try:
@@ -413,6 +425,7 @@ class RunHost:
                 record_id,
                 content,
                 username=username,
+                statement=performed.statement,
             )
             if verifier is not None:
                 signatures.sign(
@@ -423,6 +436,7 @@ class RunHost:
                     record_id,
                     content,
                     username=verifier.username,
+                    statement=verified.statement,
                 )
         finally:
             if verifier is not None:
@@ -430,10 +444,10 @@ class RunHost:
 
     def hold(self, session: Session, reason: str) -> None:
         self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
-        self._engine().hold(Trigger.OPERATOR, session.full_name, reason)
+        self._engine().hold(Trigger.OPERATOR, Actor.of(session), reason)
         self._publish(force=True)
 
-    def restart(self, session: Session, reason: str, automated: bool = False) -> None:
+    def restart(self, session: Session, reason: str) -> None:
         """Go on after a hold. After an interlock, an alarm, a lost link or a console
         restart it is a supervisor's decision; an operator's own hold, the operator's."""
         engine = self._engine()
@@ -441,42 +455,40 @@ class RunHost:
             Permission.RUN_OPERATE if engine.held_by is Trigger.OPERATOR else Permission.RUN_RECOVER
         )
         self.records.users.require(session, needed, "run", self.batch)
-        who = f"{session.full_name} (automated)" if automated else session.full_name
-        engine.restart(who, reason)
+        engine.restart(Actor.of(session), reason)
         self._publish(force=True)
 
     def abort(self, session: Session, reason: str) -> None:
         if not reason.strip():
             raise ValueError("aborting a run needs a reason")
         self.records.users.require(session, Permission.RUN_ABORT, "run", self.batch)
-        self._engine().abort(session.full_name, reason)
+        self._engine().abort(Actor.of(session), reason)
         self._publish(force=True)
 
     def pause(self, session: Session, reason: str = "") -> None:
         self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
-        self._engine().pause(session.full_name, reason)
+        self._engine().pause(Actor.of(session), reason)
         self._publish(force=True)
 
     def resume_paused(self, session: Session, reason: str = "") -> None:
         self.records.users.require(session, Permission.RUN_OPERATE, "run", self.batch)
-        self._engine().resume(session.full_name, reason)
+        self._engine().resume(Actor.of(session), reason)
         self._publish(force=True)
 
     def stop(self, session: Session, reason: str) -> None:
         self.records.users.require(session, Permission.RUN_ABORT, "run", self.batch)
-        self._engine().stop(session.full_name, reason)
+        self._engine().stop(Actor.of(session), reason)
         self._publish(force=True)
 
-    def acknowledge(self, session: Session, tag: str, automated: bool = False) -> None:
+    def acknowledge(self, session: Session, tag: str) -> None:
         self.records.users.require(session, Permission.ALARM_ACKNOWLEDGE, "alarm", tag)
-        who = f"{session.full_name} (automated)" if automated else session.full_name
-        self._engine().acknowledge(tag, who)
+        self._engine().acknowledge(tag, Actor.of(session))
         self._publish(force=True)
 
     def shelve(self, session: Session, tag: str, reason: str, minutes: float) -> None:
         self.records.users.require(session, Permission.ALARM_SHELVE, "alarm", tag)
         engine = self._engine()
-        engine.alarms.shelve(tag, session.full_name, reason, minutes * 60.0, engine.process_s)
+        engine.alarms.shelve(tag, Actor.of(session), reason, minutes * 60.0, engine.process_s)
         self._publish(force=True)
 
     def change_setpoint(self, session: Session, name: str, value: float, reason: str) -> None:
@@ -491,10 +503,11 @@ class RunHost:
         if not reason.strip():
             raise ValueError("a set-point change needs a reason")
         run_id = self.record.run_id if self.record else None
+        actor = Actor.of(session)
         self.records.writer.record(
             AuditEntry(
-                str(session.user_id),
-                session.full_name,
+                actor.id,
+                actor.name,
                 "setpoint.change",
                 "setpoint",
                 name,

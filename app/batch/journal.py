@@ -15,6 +15,7 @@ Entry kinds (each with the step number):
   progress  the wait in progress, at a checkpoint  {elapsed_s, boot, t_ms, process_s, running}
   end       the step finished                      {process_s}
   outcome   the phase measured a result            {name, value}
+  alarm     an alarm changed state (step 0)        {tag, state, t_s, priority, message}
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from app.batch.alarms import AlarmEvent
 from app.batch.executors import Prompt
 from app.batch.journal import JournalEntry
 from app.batch.states import Transition
+from app.store.actor import SYSTEM, Actor
 from app.store.audit import AuditEntry
 from app.store.db import utc_now
 from app.store.writer import StoreWriter
@@ -22,15 +23,12 @@ class StoreRunRecord:
     def __init__(
         self,
         writer: StoreWriter,
-        actor_id: str,
-        actor_name: str,
         run_id: int | None = None,
         on_line: Callable[[str], None] | None = None,
         on_step: Callable[[int, float], None] | None = None,
     ) -> None:
         self.writer = writer
         self.on_step = on_step  # (number, process_s) once a step's start is recorded
-        self.actor_id, self.actor_name = actor_id, actor_name
         self.run_id = run_id
         self.lines: list[str] = []  # a readable summary, also printed by the headless runner
         self.on_line = on_line  # each summary line as it happens (headless progress)
@@ -44,21 +42,35 @@ class StoreRunRecord:
         serial: str,
         firmware: str,
         kit: str,
+        actor: Actor,
         parameters: dict[str, float] | None = None,
     ) -> int:
+        """The runs row and its ``run.create`` entry; ``actor`` is the operator of record."""
         chosen = json.dumps(parameters or {}, sort_keys=True)
 
         def job(ctx) -> int:
             run_id = ctx.conn.execute(
                 "INSERT INTO runs (batch_id, started_utc, state, instrument_serial, firmware,"
-                " kit_id, recipe_id, recipe_hash, parameters)"
-                " VALUES (?, ?, 'Idle', ?, ?, ?, ?, ?, ?)",
-                (batch_id, utc_now(), serial, firmware, kit, recipe_id, recipe_hash, chosen),
+                " kit_id, recipe_id, recipe_hash, parameters, operator_id, operator_name, audit_id)"
+                " VALUES (?, ?, 'Idle', ?, ?, ?, ?, ?, ?, ?, ?,"
+                " (SELECT COALESCE(MAX(id), 0) + 1 FROM audit))",  # the run.create entry
+                (
+                    batch_id,
+                    utc_now(),
+                    serial,
+                    firmware,
+                    kit,
+                    recipe_id,
+                    recipe_hash,
+                    chosen,
+                    actor.id,
+                    actor.name,
+                ),
             ).lastrowid
             ctx.audit.append(
                 AuditEntry(
-                    self.actor_id,
-                    self.actor_name,
+                    actor.id,
+                    actor.name,
                     "run.create",
                     "run",
                     str(run_id),
@@ -99,14 +111,14 @@ class StoreRunRecord:
         action: str,
         object_id: str,
         new_value: str,
-        user: str = "",
+        actor: Actor,
         old_value: str | None = None,
         reason: str | None = None,
     ) -> None:
         self.writer.record(
             AuditEntry(
-                self.actor_id,
-                user or self.actor_name,
+                actor.id,
+                actor.name,
                 action,
                 "run",
                 object_id,
@@ -126,8 +138,8 @@ class StoreRunRecord:
                 ctx.audit.append(self._state_entry(transition))
                 return
             ctx.conn.execute(
-                "UPDATE runs SET state = ?, ended_utc = CASE WHEN ? THEN ? ELSE "
-                "ended_utc END WHERE id = ?",
+                "UPDATE runs SET state = ?, ended_utc = CASE WHEN ? THEN ? ELSE ended_utc END,"
+                " audit_id = (SELECT COALESCE(MAX(id), 0) + 1 FROM audit) WHERE id = ?",
                 (
                     transition.new.value,
                     transition.new.value in ("Complete", "Stopped", "Aborted"),
@@ -146,8 +158,8 @@ class StoreRunRecord:
 
     def _state_entry(self, transition: Transition) -> AuditEntry:
         return AuditEntry(
-            self.actor_id,
-            transition.actor,
+            transition.actor.id,
+            transition.actor.name,
             "run.state",
             "run",
             str(self.run_id),
@@ -170,10 +182,12 @@ class StoreRunRecord:
 
     def _step_edge(self, action: str, kind: str, number: int, name: str, process_s: float) -> None:
         """The audit entry and the journal entry in one transaction: a restarted console
-        never finds a step begun (or ended) in one and not in the other."""
+        never finds a step begun (or ended) in one and not in the other. A step begins
+        and ends by itself (the engine sequences it): the system's act; the people who
+        acted in it answered or signed its prompt under their own names."""
         entry = AuditEntry(
-            self.actor_id,
-            self.actor_name,
+            SYSTEM.id,
+            SYSTEM.name,
             action,
             "run",
             f"{self.run_id}/{number}",
@@ -190,39 +204,49 @@ class StoreRunRecord:
     def golden(self, band_id: int, summary: str) -> None:
         """Which golden band this run is watched against (kept with the run, so review
         and a resumed console judge it by the same band, whatever is chosen later)."""
-        self._audit("run.golden", str(self.run_id), f"band {band_id}: {summary}")
+        self._audit("run.golden", str(self.run_id), f"band {band_id}: {summary}", SYSTEM)
         self._line(f"watched against the {summary}")
 
-    def note(self, number: int, text: str) -> None:
-        self._audit("step.note", f"{self.run_id}/{number}", text)
+    def note(self, number: int, text: str, actor: Actor = SYSTEM) -> None:
+        self._audit("step.note", f"{self.run_id}/{number}", text, actor)
         self._line(f"step {number}: {text}")
 
     def alarm(self, event: AlarmEvent) -> None:
-        """Every alarm state change, in the audit trail under the alarm's tag."""
-        self.writer.record(
-            AuditEntry(
-                self.actor_id,
-                event.user or "system",
-                f"alarm.{event.new.value}",
-                "alarm",
-                event.tag,
-                old_value=event.old.value,
-                new_value=f"{event.priority.value}: {event.message}",
-                reason=event.reason or None,
-                run_id=self.run_id,
-            )
+        """Every alarm state change, in the audit trail under the alarm's tag, and in the
+        step journal with its process time (one transaction), so that a restarted
+        console brings the alarm back as it was, with its activation time."""
+        entry = AuditEntry(
+            event.actor.id,
+            event.actor.name,
+            f"alarm.{event.new.value}",
+            "alarm",
+            event.tag,
+            old_value=event.old.value,
+            new_value=f"{event.priority.value}: {event.message}",
+            reason=event.reason or None,
+            run_id=self.run_id,
         )
+        data = {"tag": event.tag, "state": event.new.value, "t_s": event.t_s}
+        data.update(priority=event.priority.value, message=event.message)
+        if event.until_s is not None:
+            data["until_s"] = event.until_s
+
+        def job(ctx) -> None:
+            ctx.audit.append(entry)
+            self._append_journal(ctx.conn, 0, "alarm", data)
+
+        self.writer.call(job)
         self._line(
             f"alarm {event.tag} [{event.priority.value}] {event.old.value} -> "
             f"{event.new.value}: {event.message}"
         )
 
-    def answered(self, number: int, prompt: Prompt, answer: Any, user: str) -> None:
+    def answered(self, number: int, prompt: Prompt, answer: Any, actor: Actor) -> None:
         self._audit(
             "step.answer",
             f"{self.run_id}/{number}",
             f"{prompt.response}: {answer}",
-            user=user,
+            actor,
             reason=prompt.message,
         )
 

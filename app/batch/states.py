@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.store.actor import SYSTEM, Actor
 from app.store.db import utc_now
 
 
@@ -86,7 +87,7 @@ class Transition:
     new: State
     cause: str  # the command, or "complete" when a state finished its work
     trigger: Trigger
-    actor: str
+    actor: Actor  # who gave the command, or the system identity that acted
     reason: str = ""
 
 
@@ -103,7 +104,7 @@ class BatchStateMachine:
         return [command for (state, command) in COMMANDS if state is self.state]
 
     def command(
-        self, command: Command, trigger: Trigger, actor: str, reason: str = ""
+        self, command: Command, trigger: Trigger, actor: Actor, reason: str = ""
     ) -> Transition:
         target = COMMANDS.get((self.state, command))
         if target is None:
@@ -114,7 +115,7 @@ class BatchStateMachine:
             )
         return self._go(target, command.value, trigger, actor, reason)
 
-    def complete(self, actor: str = "system", reason: str = "") -> Transition:
+    def complete(self, actor: Actor = SYSTEM, reason: str = "") -> Transition:
         """The current transient state (or the procedure, when Running) has finished."""
         target = COMPLETIONS.get(self.state)
         if target is None:
@@ -122,7 +123,7 @@ class BatchStateMachine:
         return self._go(target, "complete", Trigger.SYSTEM, actor, reason)
 
     def _go(
-        self, target: State, cause: str, trigger: Trigger, actor: str, reason: str
+        self, target: State, cause: str, trigger: Trigger, actor: Actor, reason: str
     ) -> Transition:
         transition = Transition(utc_now(), self.state, target, cause, trigger, actor, reason)
         self.on_transition(transition)  # recorded first: no record, no transition

@@ -4,7 +4,8 @@ only those on the screen) for a QA reviewer's own tools.
 The file starts with PREAMBLE_LINES lines beginning with "#" that say what the copy
 is: which CellDeck wrote it (version, commit, build date), when and by whom it was
 taken, from which database, with which filters, the audit chain's verification at that
-moment and how many entries follow. They travel with the data, so a copy passed on by
+moment (with the chain head it reached: a witness line that ``verify-audit
+--witness`` checks) and how many entries follow. They travel with the data, so a copy passed on by
 e-mail still says whether the trail it came from was intact. Then the header of
 ``audit.csv`` (the run export's columns, same names and order) followed by run_id,
 user_id, tz, workstation and hash; entries in the chain's order, oldest first. The
@@ -24,6 +25,7 @@ from app.store.audit import VerifyResult
 from app.store.audit_query import AuditFilter, count_audit, iter_audit
 from app.store.checks import verify_database
 from app.store.db import connect, utc_now
+from app.store.witness import head_line
 from app.version import build_info
 
 EXTRA_HEADER = ("run_id", "user_id", "tz", "workstation", "hash")
@@ -82,7 +84,7 @@ def _write(
             f"Exported {utc_now()} (UTC) by {exported_by}",
             f"Database: {Path(db_path).resolve()}",
             f"Filters: {where.describe()}",
-            chain_line(chain),
+            f"{chain_line(chain)} · {head_line(chain)}",
             f"Entries: {total} (the whole filtered selection; oldest first)",
         )
         assert len(preamble) == PREAMBLE_LINES

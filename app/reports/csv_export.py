@@ -1,5 +1,7 @@
 """CSV copies of a run's record: every telemetry sample (process and instrument time,
-UTC, every channel) and every audit entry of the run, for a reviewer's own tools.
+UTC, every channel) and every audit entry of the run, for a reviewer's own tools. Beside
+``audit.csv``, ``manifest.csv`` names the audit chain head the copy was made at (and its
+seal): a witness that ``celldeck verify-audit --witness manifest.csv`` checks later.
 
 Each file starts with PREAMBLE_LINES line(s) beginning with "#": what the file holds,
 when it was exported and by which CellDeck (version, commit, build date); then the
@@ -8,6 +10,7 @@ column header. Tools skip it (pandas: ``skiprows=PREAMBLE_LINES``)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from app.review.record import AuditRow, RunRecordData
 from app.store.audit_query import AuditEntryRow
 from app.store.db import connect, utc_now
 from app.store.historian import DTYPE
+from app.store.witness import head_line
 from app.version import build_info
 from hardware.protocol import CHANNEL_NAMES
 
@@ -81,4 +85,29 @@ def export_audit(record: RunRecordData, path: Path) -> int:
         writer.writerow(AUDIT_HEADER)
         for a in record.audit:
             writer.writerow(audit_cells(a))
+    export_manifest(record, path)
     return len(record.audit)
+
+
+def export_manifest(record: RunRecordData, audit_csv: Path) -> Path:
+    """``manifest.csv`` beside ``audit_csv``: the chain head (id, hash, seal, key) the
+    record was verified at, and the SHA-256 of the audit copy."""
+    chain, seal = record.chain, record.chain.seal
+    rows = [
+        ("head_id", chain.head_id),
+        ("head_hash", chain.head_hash),
+        ("chain_verified", "yes" if chain.ok else f"NO: {chain.message}"),
+        ("seal_id", seal.id if seal else ""),
+        ("sealed_utc", seal.utc if seal else ""),
+        ("key_fingerprint", seal.fingerprint if seal else "not sealed"),
+        ("signature", seal.signature if seal else ""),
+        ("audit_csv_sha256", hashlib.sha256(audit_csv.read_bytes()).hexdigest()),
+        ("witness", head_line(chain)),
+    ]
+    path = audit_csv.with_name("manifest.csv")
+    with path.open("w", newline="") as out:
+        out.write(preamble(f"CellDeck run {record.run_id} (batch {record.batch_id}): manifest"))
+        writer = csv.writer(out)
+        writer.writerow(["item", "value"])
+        writer.writerows(rows)
+    return path

@@ -2,7 +2,9 @@
 step with its times, operators, answers and notes, the exceptions, an alarm summary,
 trend plots of the whole run, the signatures (printed name, date and time, meaning),
 "page N of M" and the record's hash on every page, and under them the CellDeck that
-wrote the file (version, commit, build date). Qt only (QTextDocument laid out on
+wrote the file (version, commit, build date) and the audit chain head the record was
+verified at (id, hash, seal key; the whole signed seal is in the PDF's XMP metadata,
+where ``celldeck verify-audit --witness FILE.pdf`` reads it). Qt only (QTextDocument laid out on
 QPdfWriter pages); no browser."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QByteArray, QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
     QFont,
     QImage,
@@ -25,6 +27,7 @@ from app.reports.trend_image import draw_trends
 from app.review.exceptions import RunException
 from app.review.golden_select import BandJudgement
 from app.review.record import RunRecordData
+from app.store.witness import head_line
 from app.version import build_info
 
 DPI = 150
@@ -119,11 +122,12 @@ def record_html(
         parts.append(
             "<table border='1' cellspacing='0' cellpadding='3'>"
             "<tr><th>Printed name</th><th>Date and time (UTC)</th><th>Meaning</th>"
-            "<th>Signed</th></tr>"
+            "<th>What was signed</th></tr>"
         )
-        parts += [
-            f"<tr><td>{_e(s.user_name)}</td><td>{_e(s.ts_utc)}</td><td>{_e(s.meaning)}</td>"
-            f"<td>{_e(s.record_type)} {_e(s.record_id)}</td></tr>"
+        parts += [  # the statement the signer was shown: the record in words, its effect
+            f"<tr><td>{_e(s.user_name)}</td><td nowrap>{_e(s.ts_utc[:10])}<br>"
+            f"{_e(s.ts_utc[11:19])}</td><td>{_e(s.meaning)}</td>"
+            f"<td>{_e(s.stated)}</td></tr>"
             for s in record.signatures
         ]
         parts.append("</table>")
@@ -142,21 +146,44 @@ def write_pdf(
     """Write the record to ``path``; returns the number of pages. ``band``: the run
     judged against its golden band (a section of its own; None: left out)."""
     images = {"trends://whole-run": trend_image} if trend_image is not None else {}
+    chain = record.chain
+    key = chain.seal.fingerprint if chain.seal else "none (not sealed)"
     return write_html_pdf(
         record_html(record, exceptions, trend_image is not None, band),
         path,
         f"Batch record {record.batch_id}",
         f"Batch {record.batch_id} · record SHA-256 {record.content_hash()}",
         images,
+        head=f"Audit chain head #{chain.head_id} {chain.head_hash} key {key}",
+        witness=head_line(chain),
     )
 
 
+def _xmp(witness: str) -> bytes:
+    """XMP metadata (stored uncompressed) carrying the witness line as keywords."""
+    return (
+        '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+        ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description'
+        ' rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">'
+        f"<pdf:Keywords>{html.escape(witness)}</pdf:Keywords></rdf:Description></rdf:RDF>"
+        '</x:xmpmeta><?xpacket end="w"?>'
+    ).encode()
+
+
 def write_html_pdf(
-    text: str, path: Path, title: str, footer: str, images: dict[str, QImage] | None = None
+    text: str,
+    path: Path,
+    title: str,
+    footer: str,
+    images: dict[str, QImage] | None = None,
+    head: str = "",
+    witness: str = "",
 ) -> int:
     """Lay ``text`` (Qt rich-text HTML) out on A4 pages with ``footer`` and "page N of
-    M" on each, the software's version and build below them; returns the number of
-    pages. QPdfWriter needs no widgets: any thread."""
+    M" on each, the software's version and build below them, then ``head`` (the audit
+    chain head) in small print; ``witness`` goes into the metadata. Returns the number
+    of pages. QPdfWriter needs no widgets: any thread."""
     writer = QPdfWriter(str(path))
     writer.setResolution(DPI)
     writer.setPageLayout(
@@ -170,6 +197,8 @@ def write_html_pdf(
     writer.setTitle(title)
     software = build_info().summary()
     writer.setCreator(software)
+    if witness:
+        writer.setDocumentXmpMetadata(QByteArray(_xmp(witness)))
     document = QTextDocument()
     font = QFont("DejaVu Sans")
     font.setPointSize(9)
@@ -178,7 +207,8 @@ def write_html_pdf(
         document.addResource(QTextDocument.ResourceType.ImageResource, name, image)
     document.setHtml(text)
     page = writer.pageLayout().paintRectPixels(DPI)
-    footer_px = FOOTER_PT * 3 * DPI / 72  # two lines: the footer, then the software
+    lines = 3 if head else 2  # the footer, the software, the audit chain head
+    footer_px = FOOTER_PT * 1.5 * lines * DPI / 72
     body = QSizeF(page.width(), page.height() - footer_px)
     scale = DPI / SCREEN_DPI  # the document lays out in screen pixels: points stay points
     layout = QSizeF(body.width() / scale, body.height() / scale)
@@ -199,7 +229,7 @@ def write_html_pdf(
             small = QFont("DejaVu Sans")
             small.setPointSize(FOOTER_PT - 1)
             painter.setFont(small)
-            line = QRectF(0, body.height(), body.width(), footer_px / 2)
+            line = QRectF(0, body.height(), body.width(), footer_px / lines)
             painter.drawText(
                 line, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, footer
             )
@@ -209,10 +239,19 @@ def write_html_pdf(
                 f"page {index + 1} of {pages}",
             )
             painter.drawText(
-                line.translated(0, footer_px / 2),
+                line.translated(0, footer_px / lines),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                 software,
             )
+            if head:  # small print: the full hash and key fingerprint must fit one line
+                mono = QFont("DejaVu Sans Mono")
+                mono.setPointSize(FOOTER_PT - 3)
+                painter.setFont(mono)
+                painter.drawText(
+                    line.translated(0, 2 * footer_px / lines),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                    head,
+                )
     finally:
         painter.end()
     return pages

@@ -40,26 +40,29 @@ def _chain(record: RunRecordData) -> list[RunException]:
 
 
 def _alarms(record: RunRecordData) -> list[RunException]:
-    """Each alarm that came in, with how long it stayed and who acknowledged it."""
-    found, open_since = [], {}
+    """Each alarm that came in, with who acknowledged it, when, and how long it stayed."""
+    found: list[RunException] = []
+    episodes: list[dict] = []  # one per activation: start, ack, end entries
+    open_by_tag: dict[str, dict] = {}
     for entry in record.audit:
         if entry.object_type != "alarm" or not entry.action.startswith("alarm."):
             continue
         new = entry.action.removeprefix("alarm.")
         tag = entry.object_id
+        episode = open_by_tag.get(tag)
         if new == "unacknowledged" and entry.old_value != "unacknowledged":
-            open_since[tag] = entry
-        elif new in ("normal", "returned-unacknowledged") and tag in open_since:
-            start = open_since.pop(tag)
-            found.append(
-                RunException(
-                    "alarm",
-                    start.ts_utc,
-                    None,
-                    f"alarm {tag} {start.new_value} — until {entry.ts_utc[11:19]} UTC",
-                    start.id,
-                )
-            )
+            open_by_tag[tag] = {"tag": tag, "start": entry, "ack": None, "end": None}
+            episodes.append(open_by_tag[tag])
+        elif episode is not None and new == "acknowledged":
+            episode["ack"] = entry
+        elif episode is not None and new == "returned-unacknowledged":
+            episode["end"] = entry
+        elif episode is not None and new == "normal":
+            if entry.old_value == "returned-unacknowledged":  # acknowledged after it cleared
+                episode["ack"] = entry
+            else:
+                episode["end"] = episode["end"] or entry
+            open_by_tag.pop(tag)
         elif new in ("shelved", "out-of-service"):
             found.append(
                 RunException(
@@ -70,16 +73,15 @@ def _alarms(record: RunRecordData) -> list[RunException]:
                     entry.id,
                 )
             )
-    for tag, start in open_since.items():
-        found.append(
-            RunException(
-                "alarm",
-                start.ts_utc,
-                None,
-                f"alarm {tag} {start.new_value} — still active",
-                start.id,
-            )
-        )
+    for episode in episodes:
+        start, ack, end = episode["start"], episode["ack"], episode["end"]
+        text = f"alarm {episode['tag']} {start.new_value}"
+        if ack is not None:
+            text += f" — acknowledged by {ack.user_name} at {ack.ts_utc[11:19]} UTC"
+        else:
+            text += " — not acknowledged"
+        text += f" — until {end.ts_utc[11:19]} UTC" if end is not None else " — still active"
+        found.append(RunException("alarm", start.ts_utc, None, text, start.id))
     return found
 
 

@@ -125,9 +125,11 @@ def select_golden(
     run_ids: Sequence[int],
     reason: str,
     username: str | None = None,
+    statement: str = "",
 ) -> GoldenRecord:
-    """Check the runs, build their band and store it signed; raises (storing nothing)
-    ValueError for runs that may not go in, PermissionDenied, AuthError."""
+    """Check the runs, build their band and store it signed (``statement``: what the
+    signer was shown); raises (storing nothing) ValueError for runs that may not go in,
+    PermissionDenied, AuthError."""
     from app.store.security import Permission, allowed
 
     if not allowed(session.role, Permission.GOLDEN_SELECT):  # refused (and audited) once,
@@ -136,7 +138,7 @@ def select_golden(
     ids = tuple(dict.fromkeys(int(r) for r in run_ids))
     band = golden_to_json(build_band(records.path, ids))
     store = GoldenStore(records.writer, records.path, records.users, records.signatures)
-    return store.record(session, password, recipe_id, ids, band, reason, username)
+    return store.record(session, password, recipe_id, ids, band, reason, username, statement)
 
 
 # --------------------------------------------------------------------------- judging

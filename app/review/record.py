@@ -15,6 +15,7 @@ from app.batch.recipe import Recipe, load_recipe
 from app.store.audit import VerifyResult
 from app.store.checks import verify_database
 from app.store.db import connect
+from app.store.signatures import compose_statement, record_words
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,14 @@ class SignatureRow:
     record_type: str
     record_id: str
     content_hash: str
+    statement: str = ""  # what was signed, in words (schema 11; "" for older signatures)
+
+    @property
+    def stated(self) -> str:
+        """The statement signed, or one derived from the record's type and id."""
+        return self.statement or compose_statement(
+            self.meaning, record_words(self.record_type, self.record_id)
+        )
 
 
 @dataclass
@@ -105,7 +114,7 @@ def load_run_record(db_path: str | Path, run_id: int) -> RunRecordData:
             " COALESCE(r.instrument_serial, ''), COALESCE(r.firmware, ''),"
             " COALESCE(r.kit_id, ''), COALESCE(c.name, '?'), COALESCE(c.declared_version, ''),"
             " COALESCE(c.version_no, 0), COALESCE(r.recipe_hash, ''),"
-            " COALESCE(r.parameters, '{}'), c.text"
+            " COALESCE(r.parameters, '{}'), c.text, COALESCE(r.operator_name, '')"
             " FROM runs r LEFT JOIN recipes c ON c.id = r.recipe_id WHERE r.id = ?",
             (run_id,),
         ).fetchone()
@@ -122,8 +131,9 @@ def load_run_record(db_path: str | Path, run_id: int) -> RunRecordData:
         signatures = [
             SignatureRow(*r)
             for r in conn.execute(
-                "SELECT id, user_name, ts_utc, meaning, record_type, record_id, content_hash"
-                " FROM signatures WHERE (record_type = 'run-step' AND record_id LIKE ?)"
+                "SELECT id, user_name, ts_utc, meaning, record_type, record_id, content_hash,"
+                " COALESCE(statement, '') FROM signatures"
+                " WHERE (record_type = 'run-step' AND record_id LIKE ?)"
                 " OR (record_type = 'run' AND record_id = ?) ORDER BY id",
                 (f"{run_id}/step/%", str(run_id)),
             )
@@ -136,7 +146,7 @@ def load_run_record(db_path: str | Path, run_id: int) -> RunRecordData:
     recipe = load_recipe(row[13], f"{row[8]} v{row[10]}") if row[13] else None
     parameters = json.loads(row[12])
     steps = _steps(recipe, parameters, audit, journal, nominal_seconds)
-    creator = next(
+    creator = row[14] or next(  # the operator of record; older runs: who started it
         (a.user_name for a in audit if a.action == "run.state" and a.new_value == "Running"), ""
     )
     return RunRecordData(
@@ -195,6 +205,7 @@ def _steps(recipe, parameters, audit, journal, nominal_seconds) -> list[StepReco
             step.ended_utc = entry.ts_utc
         elif entry.action == "step.answer":
             step.answers.append(entry)
+            step.actor = entry.user_name  # who performed it: whoever answered its prompt
         elif entry.action == "step.note":
             step.notes.append(entry)
     return [steps[n] for n in sorted(steps)]

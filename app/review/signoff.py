@@ -3,19 +3,22 @@
 signature is bound to the record's content hash, so a record that changes afterwards
 shows its signatures as no longer matching. Approval is refused while an alarm waits
 for acknowledgement or a required signature is missing, and nothing is signed on a
-record whose audit trail fails verification."""
+record whose audit trail fails verification. Duties are kept apart (app/store/signing.py):
+the reviewer signed none of the run's steps and is not its approver."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.records import Records
 from app.review.exceptions import RunException, find_exceptions
 from app.review.record import RunRecordData, load_run_record
+from app.store.actor import Actor
 from app.store.audit import AuditEntry
 from app.store.security import Permission
 from app.store.signatures import Meaning, Signature, SignatureCheck
+from app.store.signing import Duties, SigningRequest, batch_request
 from app.store.users import Session
 
 FINAL = ("Complete", "Stopped", "Aborted")
@@ -27,6 +30,8 @@ class SignOffStatus:
     record: RunRecordData
     exceptions: list[RunException]
     signatures: list[SignatureCheck]  # the run's own sign-off signatures, checked now
+    # what the duty rules refuse the person asking (review, approval), in words
+    refused: dict[Meaning, str] = field(default_factory=dict)
 
     def valid(self, meaning: Meaning) -> bool:
         return any(c.valid and c.signature.meaning is meaning for c in self.signatures)
@@ -63,10 +68,27 @@ class SignOff:
         self.records = records
         self.db_path: Path = records.path
 
-    def status(self, run_id: int) -> SignOffStatus:
+    def status(self, run_id: int, session: Session | None = None) -> SignOffStatus:
+        """The record, its exceptions and signatures; with ``session``, also what the
+        duty rules would refuse that person (the screen shows those buttons disabled)."""
         record = load_run_record(self.db_path, run_id)
         checks = self.records.signatures.verify("run", str(run_id), record.content_hash())
-        return SignOffStatus(record, find_exceptions(record), checks)
+        refused: dict[Meaning, str] = {}
+        if session is not None:
+            duties = self.duties()
+            for meaning in (Meaning.REVIEWED, Meaning.APPROVED):
+                found = duties.refusal(self.request(meaning, record), Actor.of(session))
+                if found is not None:
+                    refused[meaning] = found.reason
+        return SignOffStatus(record, find_exceptions(record), checks, refused)
+
+    def duties(self) -> Duties:
+        return Duties(self.records.users, self.db_path)
+
+    @staticmethod
+    def request(meaning: Meaning, record: RunRecordData) -> SigningRequest:
+        """What signing the record with ``meaning`` says, as the dialog shows it."""
+        return batch_request(meaning, record.batch_id, record.run_id)
 
     def _ready(self, session: Session, run_id: int) -> SignOffStatus:
         self.records.users.require(session, Permission.RECORD_REVIEW, "run", str(run_id))
@@ -119,6 +141,8 @@ class SignOff:
     ) -> Signature:
         record = status.record
         digest = record.content_hash()
+        request = self.request(meaning, record)
+        self.duties().enforce(request, Actor.of(session))  # before the password is checked
 
         def effect(ctx, signature: Signature) -> None:
             ctx.audit.append(
@@ -134,5 +158,13 @@ class SignOff:
             )
 
         return self.records.signatures.sign(
-            session, password, meaning, "run", str(record.run_id), digest, username, then=effect
+            session,
+            password,
+            meaning,
+            "run",
+            str(record.run_id),
+            digest,
+            username,
+            then=effect,
+            statement=request.statement,
         )

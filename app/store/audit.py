@@ -4,7 +4,9 @@ Who, what, when, old and new value, why (21 CFR Part 11 / Annex 11). Rows can on
 inserted (triggers refuse UPDATE and DELETE); each row's hash is SHA-256 over a
 canonical, length-prefixed encoding of all its fields including the previous hash, so
 altering, removing or inserting a row anywhere breaks the chain at that row, and
-``verify`` names it.
+``verify`` names it. A rewrite of the whole chain (every later hash recomputed) is
+caught by the seals: signed heads (``app/store/seal.py``) that ``verify`` compares
+with the chain as it walks.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.store.db import utc_now
@@ -100,6 +103,7 @@ class AuditLog:
     def __init__(self, conn: sqlite3.Connection, workstation: str) -> None:
         self.conn = conn
         self.workstation = workstation
+        self.appended = 0  # entries appended so far: the writer seals a commit that added any
 
     def head(self) -> tuple[int, str]:
         row = self.conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
@@ -129,7 +133,27 @@ class AuditLog:
             f"INSERT INTO audit ({', '.join(FIELDS)}, hash) VALUES ({', '.join('?' * 15)})",
             (*values, digest),
         )
+        self.appended += 1
         return values[0]
+
+
+@dataclass(frozen=True)
+class Seal:
+    """One signed chain head (made and checked in app/store/seal.py)."""
+
+    id: int
+    head_id: int
+    head_hash: str
+    utc: str
+    signature: str  # hex
+    fingerprint: str
+
+    def line(self) -> str:
+        """The seal as one line of text: the witness log's, a manifest's, a PDF's."""
+        return (
+            f"celldeck-seal seal={self.id} head={self.head_id} hash={self.head_hash}"
+            f" utc={self.utc} fp={self.fingerprint} sig={self.signature}"
+        )
 
 
 @dataclass(frozen=True)
@@ -138,12 +162,34 @@ class VerifyResult:
     count: int  # entries checked
     first_bad_id: int | None = None
     message: str = ""
+    head_id: int = 0  # the chain head that was verified (what an export witnesses)
+    head_hash: str = GENESIS
+    seal: Seal | None = None  # the newest seal, checked; None: the chain is not sealed
 
 
-def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> VerifyResult:
+def seal_mismatch(seal_id: int, head_id: int, previous_head: int) -> VerifyResult:
+    """A sealed head no longer in the chain as it was signed: somewhere after the
+    previous seal's head the entries were rewritten (or cut)."""
+    return VerifyResult(
+        False,
+        0,
+        previous_head + 1,
+        f"entries after #{previous_head} do not match seal #{seal_id}"
+        f" (which signed entry #{head_id})",
+    )
+
+
+def verify(
+    conn: sqlite3.Connection,
+    after: tuple[int, str] | None = None,
+    seals: Mapping[int, tuple[int, str, int]] | None = None,
+) -> VerifyResult:
     """Walk the chain (from a verified (id, hash) checkpoint, or from the start) and
-    name the first entry that was altered, removed or inserted."""
+    name the first entry that was altered, removed or inserted. ``seals``: sealed heads
+    (head id -> seal id, signed hash, the previous seal's head id) whose signatures were
+    checked; each must still be in the chain with the hash it was signed with."""
     expected_id, expected_prev = (after[0] + 1, after[1]) if after else (1, GENESIS)
+    seals = seals or {}
     count = 0
     last_id, last_hash = expected_id - 1, expected_prev
     if after:
@@ -186,6 +232,10 @@ def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> Ve
             )
         if entry_hash(values) != stored:
             return VerifyResult(False, count, entry_id, f"entry #{entry_id} altered")
+        sealed = seals.get(entry_id)
+        if sealed is not None and sealed[1] != stored:
+            bad = seal_mismatch(sealed[0], entry_id, sealed[2])
+            return VerifyResult(False, count, bad.first_bad_id, bad.message)
         count += 1
         expected_id, expected_prev = entry_id + 1, stored
         last_id, last_hash = entry_id, stored
@@ -196,4 +246,4 @@ def verify(conn: sqlite3.Connection, after: tuple[int, str] | None = None) -> Ve
         if head[1] > last_id:
             return VerifyResult(False, count, last_id + 1, f"entries after #{last_id} removed")
         return VerifyResult(False, count, head[1], "audit head does not match the last entry")
-    return VerifyResult(True, count, None, f"OK: {count} entries verified")
+    return VerifyResult(True, count, None, f"OK: {count} entries verified", last_id, last_hash)

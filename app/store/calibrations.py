@@ -133,9 +133,11 @@ class CalibrationService:
         instrument_serial: str,
         due_days: int | None = None,
         username: str | None = None,
+        statement: str = "",
     ) -> CalibrationRecord:
         """Store a calibration already written to the instrument, audited and signed
-        ("performed"). Refuses, storing nothing: a role without ``instrument.calibrate``
+        ("performed"; ``statement``: what the signer was shown, ``calibration_request``).
+        Refuses, storing nothing: a role without ``instrument.calibrate``
         (PermissionDenied, audited), an implausible result (ValueError with its
         sentence), a wrong password (AuthError)."""
         serial = instrument_serial.strip()
@@ -209,6 +211,7 @@ class CalibrationService:
             content,
             username,
             then=effect,
+            statement=statement,
         )
         found = _select(self.db_path, "t.id = ?", (stored[0],))
         return found[0]

@@ -89,8 +89,10 @@ class GoldenStore:
         band_json: str,
         reason: str,
         username: str | None = None,
+        statement: str = "",
     ) -> GoldenRecord:
-        """Store a band, audited and signed ("approved"). Refuses, storing nothing: a
+        """Store a band, audited and signed ("approved"; ``statement``: what the signer
+        was shown, ``golden_request``). Refuses, storing nothing: a
         role without ``golden.select`` (PermissionDenied, audited), no reason
         (ValueError), a wrong password (AuthError)."""
         object_id = f"recipe-version {recipe_id}"
@@ -146,6 +148,7 @@ class GoldenStore:
             record_content(values),
             username,
             then=effect,
+            statement=statement,
         )
         return _select(self.db_path, "t.id = ?", (stored[0],))[0]
 

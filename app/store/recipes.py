@@ -19,10 +19,12 @@ from sqlite_utils import Database
 
 from app.batch.recipe import Recipe, load_recipe
 from app.batch.run_record import FINAL_STATES
+from app.store.actor import Actor
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import Permission
 from app.store.signatures import Meaning, Signature, SignatureService
+from app.store.signing import Duties, SigningRequest, recipe_request
 from app.store.users import Session, UserService
 from app.store.writer import WriterContext
 
@@ -165,17 +167,32 @@ class RecipeLibrary:
 
         return self.get(self.users.writer.call(job))
 
+    @staticmethod
+    def request(meaning: Meaning, version: RecipeVersion) -> SigningRequest:
+        """What approving (or retiring: ``RETIRE_MEANING``) ``version`` says."""
+        return recipe_request(meaning, version.name, version.version_no, version.id)
+
+    def approval_refusal(self, session: Session, version: RecipeVersion) -> str | None:
+        """Why the duty rules refuse this person's approval of ``version`` (its author
+        does not approve it), or None; the Recipes page shows Approve disabled with it."""
+        duties = Duties(self.users, self.db_path)
+        found = duties.refusal(self.request(Meaning.APPROVED, version), Actor.of(session))
+        return found.reason if found else None
+
     def approve(
         self, session: Session, password: str, version_id: int, username: str | None = None
     ) -> RecipeVersion:
         """A supervisor's signature (meaning approved) makes a draft runnable; an earlier
-        approved version of the same recipe is superseded."""
+        approved version of the same recipe is superseded. Whoever imported the version
+        does not approve it (a duty rule, refused before the password is checked)."""
         self.users.require(session, Permission.RECIPE_APPROVE, "recipe", str(version_id))
         version = self.get(version_id)
         if version.status != "draft":
             raise ValueError(
                 f"{version.name} v{version.version_no} is {version.status}, not a draft"
             )
+        request = self.request(Meaning.APPROVED, version)
+        Duties(self.users, self.db_path).enforce(request, Actor.of(session))
 
         def approve_version(ctx: WriterContext, signature: Signature) -> None:
             ctx.conn.execute(
@@ -209,6 +226,7 @@ class RecipeLibrary:
             version.text,
             username,
             then=approve_version,
+            statement=request.statement,
         )
         return self.get(version_id)
 
@@ -264,6 +282,7 @@ class RecipeLibrary:
             version.text,
             username,
             then=retire_version,
+            statement=self.request(RETIRE_MEANING, version).statement,
         )
         return self.get(version_id)
 

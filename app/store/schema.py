@@ -283,6 +283,90 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TRIGGER run_kinetics_no_delete BEFORE DELETE ON run_kinetics "
         "BEGIN SELECT RAISE(ABORT, 'run kinetics are append-only: DELETE refused'); END",
     ],
+    10: [  # the anchored chain: seals of the chain head, accounts and runs bound to the trail
+        # The public half of each installation key that sealed this chain
+        # (app/store/seal.py); the private half is never in the database.
+        """CREATE TABLE audit_keys (
+            fingerprint TEXT PRIMARY KEY,
+            algorithm TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            added_utc TEXT NOT NULL
+        )""",
+        "CREATE TRIGGER audit_keys_fixed BEFORE UPDATE ON audit_keys "
+        "BEGIN SELECT RAISE(ABORT, 'seal keys are kept as they are'); END",
+        "CREATE TRIGGER audit_keys_no_delete BEFORE DELETE ON audit_keys "
+        "BEGIN SELECT RAISE(ABORT, 'seal keys are kept as they are'); END",
+        # Signed chain heads. The newest seal moves forward with the head at every
+        # commit until it covers SEAL_SPAN entries; then a new one starts.
+        """CREATE TABLE audit_seals (
+            id INTEGER PRIMARY KEY,
+            head_id INTEGER NOT NULL,
+            head_hash TEXT NOT NULL,
+            utc TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            fingerprint TEXT NOT NULL REFERENCES audit_keys(fingerprint)
+        )""",
+        "CREATE TRIGGER audit_seals_no_delete BEFORE DELETE ON audit_seals "
+        "BEGIN SELECT RAISE(ABORT, 'audit seals are kept: DELETE refused'); END",
+        """CREATE TRIGGER audit_seals_forward BEFORE UPDATE ON audit_seals
+           WHEN OLD.id IS NOT (SELECT MAX(id) FROM audit_seals) OR NEW.id IS NOT OLD.id
+                OR NEW.head_id <= OLD.head_id
+           BEGIN SELECT RAISE(ABORT, 'only the newest audit seal moves, and only forward');
+           END""",
+        """CREATE TRIGGER audit_seals_in_order BEFORE INSERT ON audit_seals
+           WHEN NEW.head_id <= COALESCE((SELECT MAX(head_id) FROM audit_seals), 0)
+           BEGIN SELECT RAISE(ABORT, 'an audit seal covers a newer head than the one before');
+           END""",
+        # Accounts and runs name the audit entry that created or last changed them
+        # (the entry appended right after the write, in the same transaction).
+        "ALTER TABLE users ADD COLUMN audit_id INTEGER",
+        "ALTER TABLE runs ADD COLUMN audit_id INTEGER",
+        """CREATE TRIGGER users_change_audited BEFORE UPDATE OF username, full_name, role,
+               password_hash, password_changed_utc, must_change, locked, disabled,
+               created_utc, audit_id ON users
+           WHEN NEW.audit_id IS NOT (SELECT COALESCE(MAX(id), 0) + 1 FROM audit)
+           BEGIN
+               SELECT RAISE(ABORT, 'an account changes only with its audit entry: UPDATE refused');
+           END""",
+        """CREATE TRIGGER runs_change_audited BEFORE UPDATE OF batch_id, started_utc, ended_utc,
+               state, parameters, audit_id ON runs
+           WHEN NEW.audit_id IS NOT (SELECT COALESCE(MAX(id), 0) + 1 FROM audit)
+           BEGIN SELECT RAISE(ABORT, 'a run changes only with its audit entry: UPDATE refused');
+           END""",
+        "CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs "
+        "BEGIN SELECT RAISE(ABORT, 'runs are kept: DELETE refused'); END",
+    ],
+    11: [  # signatures that manifest (the statement signed) and duties kept apart
+        # What the signer was shown and signed, in words (app/store/signing.py); NULL
+        # for older signatures, which are shown with a statement derived from the
+        # record's type and id.
+        "ALTER TABLE signatures ADD COLUMN statement TEXT",
+        # The duty rules look up who signed a record and who imported a recipe version.
+        "CREATE INDEX signatures_by_record ON signatures (record_type, record_id)",
+        "CREATE INDEX audit_by_object ON audit (object_type, object_id, action)",
+    ],
+    12: [
+        # What the records are for (app/store/purpose.py): GMP batch records, or demo and
+        # training records that the headless runner's automation may act on. One row,
+        # declared once when the folder is first used, never changed.
+        """CREATE TABLE records_purpose (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            purpose TEXT NOT NULL CHECK (purpose IN ('gmp', 'training')),
+            declared_utc TEXT NOT NULL,
+            audit_id INTEGER NOT NULL REFERENCES audit(id)
+        )""",
+        "CREATE TRIGGER records_purpose_no_update BEFORE UPDATE ON records_purpose "
+        "BEGIN SELECT RAISE(ABORT, 'the purpose of the records never changes'); END",
+        "CREATE TRIGGER records_purpose_no_delete BEFORE DELETE ON records_purpose "
+        "BEGIN SELECT RAISE(ABORT, 'the purpose of the records never changes'); END",
+        # The run's operator of record (who started it: app/store/actor.py), in its
+        # header; the steps that follow are the system's or whoever acted in them.
+        "ALTER TABLE runs ADD COLUMN operator_id TEXT",
+        "ALTER TABLE runs ADD COLUMN operator_name TEXT",
+        # (runs started before have NULL: review reads their run.create entry instead)
+        "CREATE TRIGGER runs_operator_fixed BEFORE UPDATE OF operator_id, operator_name ON runs "
+        "BEGIN SELECT RAISE(ABORT, 'the operator of record of a run never changes'); END",
+    ],
 }
 LATEST = max(MIGRATIONS)
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from app.store.actor import AUTOMATION, Actor
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
+from app.store.purpose import Purpose, read_purpose
 from app.store.users import AuthError, Session, UserService
 from app.store.writer import WriterContext
 
@@ -41,6 +43,39 @@ class Signature:
     record_id: str
     content_hash: str
     audit_id: int
+    statement: str = ""  # what the signer saw and signed, in words (schema 11; "" before)
+
+    @property
+    def stated(self) -> str:
+        """The statement signed, or for a signature from before statements were kept,
+        one derived from the record's type and id."""
+        return self.statement or compose_statement(
+            self.meaning.value, record_words(self.record_type, self.record_id)
+        )
+
+
+def record_words(record_type: str, record_id: str) -> str:
+    """A record named in words from its type and id alone (older signatures)."""
+    if record_type == "run-step" and "/step/" in record_id:
+        run, step = record_id.split("/step/", 1)
+        return f"run {run}, step {step}"
+    if record_type == "run":
+        return f"batch record of run {record_id}"
+    if record_type == "recipe":
+        return f"recipe version {record_id} (library id)"
+    if record_type == "golden-batch":
+        return f"golden band {record_id}"
+    if record_type == "calibration":
+        return f"calibration {record_id}"
+    return f"{record_type} {record_id}"
+
+
+def compose_statement(meaning_words: str, record: str, consequence: str = "") -> str:
+    """'Verified: batch B-0042, step 5 "Harvest". The run goes on to step 6.'"""
+    text = f"{meaning_words[:1].upper()}{meaning_words[1:]}: {record}."
+    if consequence:
+        text += f" {consequence[:1].upper()}{consequence[1:].rstrip('.')}."
+    return text
 
 
 @dataclass(frozen=True)
@@ -49,10 +84,12 @@ class SignatureCheck:
     valid: bool  # the record's content still hashes to what was signed
 
     def manifestation(self) -> str:
-        """The human-readable form shown with the record (11.50)."""
+        """The human-readable form shown with the record (11.50): printed name, UTC
+        time, meaning and the statement signed."""
         status = "" if self.valid else "  [BROKEN: record changed after signing]"
         s = self.signature
-        return f"{s.user_name}  {s.ts_utc}  {s.meaning.value}{status}"
+        when = f"{s.ts_utc.removesuffix('Z').replace('T', ' ')} UTC"
+        return f"{s.user_name}  {when}  {s.meaning.value}  {s.stated}{status}"
 
 
 def content_hash(content: bytes | str) -> str:
@@ -75,19 +112,28 @@ class SignatureService:
         content: bytes | str,
         username: str | None = None,
         then: Callable[[WriterContext, Signature], None] | None = None,
+        statement: str = "",
     ) -> Signature:
         """Re-authenticate, then store the signature and its audit entry together, with
         ``then`` (what the signature makes happen, e.g. a status change) in the same
         transaction: a signature never exists without its effect, nor the effect
-        without it."""
+        without it. ``statement`` is what the signer was shown (app/store/signing.py);
+        without one, a statement derived from the record's type and id is kept."""
         if session.must_change_password:
             raise AuthError("change your password before signing")
+        if Actor.of(session).id == AUTOMATION.id and read_purpose(self.db_path) is Purpose.GMP:
+            raise AuthError(  # automation never signs for people on GMP records
+                "automation does not sign GMP records: a person signs in the console"
+            )
         session.check_inactivity()
         if not session.signed_once and username is None:
             raise AuthError("first signature of this session: enter your user name too")
         self.users.reauthenticate(session, password, username)
         digest = content_hash(content)
         ts = utc_now()
+        statement = statement.strip() or compose_statement(
+            meaning.value, record_words(record_type, record_id)
+        )
 
         def job(ctx: WriterContext) -> Signature:
             audit_id = ctx.audit.append(
@@ -97,12 +143,12 @@ class SignatureService:
                     "signature.apply",
                     record_type,
                     record_id,
-                    new_value=f"{meaning.value} sha256:{digest}",
+                    new_value=f"{meaning.value} sha256:{digest}; {statement}",
                 )
             )
             sig_id = ctx.conn.execute(
                 "INSERT INTO signatures (user_id, user_name, ts_utc, meaning, record_type, "
-                "record_id, content_hash, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "record_id, content_hash, audit_id, statement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session.user_id,
                     session.full_name,
@@ -112,6 +158,7 @@ class SignatureService:
                     record_id,
                     digest,
                     audit_id,
+                    statement,
                 ),
             ).lastrowid
             signature = Signature(
@@ -124,6 +171,7 @@ class SignatureService:
                 record_id,
                 digest,
                 audit_id,
+                statement,
             )
             if then is not None:
                 then(ctx, signature)
@@ -155,6 +203,7 @@ class SignatureService:
                 r["record_id"],
                 r["content_hash"],
                 r["audit_id"],
+                r.get("statement") or "",
             )
             for r in rows
         ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from app.store.actor import AUTOMATION_ACCOUNTS
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import (
@@ -41,6 +42,11 @@ class PermissionDenied(Exception):
     """The signed-in user's role may not do this."""
 
 
+class SessionEnded(AuthError):
+    """The account behind an open session was disabled, locked or given another role
+    since it signed in: the session is over (the console shows the sign-in screen)."""
+
+
 @dataclass
 class Session:
     """A signed-in user. Locks itself after the policy's inactivity time."""
@@ -54,6 +60,7 @@ class Session:
     last_activity: float = field(default_factory=time.monotonic)
     locked: bool = False
     signed_once: bool = False  # first signing of a session needs user name + password
+    ended: str = ""  # why the account no longer backs this session (SessionEnded)
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
@@ -147,11 +154,10 @@ class UserService:
     def login_tiles(self) -> list[tuple[str, str, Role]]:
         """(user name, printed name, role) of the accounts that can sign in, for the
         login screen's name tiles (nothing secret: the names are on the badges)."""
-        automation = ("automation", "automation-verifier")
         return [
             (u.username, u.full_name, u.role)
             for u in self._users("disabled = 0", order_by="full_name")
-            if u.username not in automation
+            if u.username not in AUTOMATION_ACCOUNTS
         ]
 
     def list_users(self, session: Session) -> list[UserRecord]:
@@ -159,11 +165,53 @@ class UserService:
         return self._users()
 
     # ------------------------------------------------------------------ authority
+    def session_refusal(self, session: Session) -> tuple[str, str] | None:
+        """(sentence for the person, audit note) when the account no longer backs the
+        session: disabled, locked, or given another role since it signed in. One
+        indexed read on a reader connection (well under a millisecond)."""
+        conn = self._read()
+        try:
+            row = conn.execute(
+                "SELECT role, disabled, locked FROM users WHERE id = ?", (session.user_id,)
+            ).fetchone()
+        finally:
+            conn.close()
+        if row is None or row[1]:
+            return (
+                "your account was disabled by an administrator: sign in again is not possible",
+                "account disabled",
+            )
+        if row[2]:
+            return (
+                "your account was locked: an administrator must unlock it before you sign in",
+                "account locked",
+            )
+        if row[0] != session.role.value:
+            return (
+                f"your role was changed from {session.role.value} to {row[0]}: sign in again",
+                f"role changed: {session.role.value} -> {row[0]}",
+            )
+        return None
+
+    def check_session(self, session: Session) -> None:
+        """End the session (SessionEnded) when its account was disabled, locked or given
+        another role: at once, not at the next log-in. Audited once, as
+        ``session.ended``; the session stays ended."""
+        if not session.ended:
+            refusal = self.session_refusal(session)
+            if refusal is None:
+                return
+            session.ended, note = refusal
+            session.locked = True
+            self._audit_session(session, "session.ended", note)
+        raise SessionEnded(session.ended)
+
     def require(
         self, session: Session, permission: Permission, object_type: str, object_id: str
     ) -> None:
         """Refuse (and audit the attempt) unless the session's role has the permission
         and the session is usable."""
+        self.check_session(session)
         if session.locked or session.check_inactivity():
             raise AuthError("the session is locked: enter your password to continue")
         if session.must_change_password:
@@ -247,7 +295,11 @@ class UserService:
             )
         )
         if failures >= self.policy.max_failed_logins:
-            ctx.conn.execute("UPDATE users SET locked = 1 WHERE id = ?", (user.id,))
+            ctx.conn.execute(  # audit_id: the account.locked entry appended next
+                "UPDATE users SET locked = 1,"
+                " audit_id = (SELECT COALESCE(MAX(id), 0) + 1 FROM audit) WHERE id = ?",
+                (user.id,),
+            )
             ctx.audit.append(
                 AuditEntry(
                     SYSTEM_ID,
@@ -277,15 +329,13 @@ class UserService:
     def reauthenticate(self, session: Session, password: str, username: str | None = None) -> None:
         """Password again (and the user name too when ``username`` is given): to unlock
         an idle session or to sign. Wrong passwords count toward the lockout here too,
-        and an account disabled or locked meanwhile cannot go on."""
+        and a session whose account was disabled, locked or given another role
+        meanwhile has ended (SessionEnded)."""
         if username is not None and username.lower() != session.username.lower():
             self._audit_session(session, "reauth.failed", "user name does not match")
             raise AuthError("that is not the signed-in user")
+        self.check_session(session)  # disabled, locked or another role since log-in
         user = self._existing(session.username)
-        if user.disabled or user.locked:
-            session.locked = True
-            self._audit_session(session, "reauth.refused", "account disabled or locked")
-            raise AuthError("this account can no longer be used")
         if not check_password(password, self._password_hashes(session.user_id)[0]):
             if self.writer.call(lambda ctx: self._count_failure(ctx, user)):
                 session.locked = True
@@ -350,7 +400,8 @@ class UserService:
         )
         ctx.conn.execute(
             "UPDATE users SET password_hash = ?, password_changed_utc = ?, must_change = ?, "
-            "failed_attempts = 0 WHERE id = ?",
+            "failed_attempts = 0, audit_id = (SELECT COALESCE(MAX(id), 0) + 1 FROM audit)"
+            " WHERE id = ?",
             (new_hash, utc_now(), int(must_change), user_id),
         )
         ctx.audit.append(
@@ -366,11 +417,25 @@ class UserService:
         )
 
     # ------------------------------------------------------------------ administration
+    def has_administrator(self) -> bool:
+        """An enabled administrator who is a person exists (the headless runner's
+        automation accounts and other roles do not count): ``users init`` is refused."""
+        admins = self._users("role = ? AND disabled = 0", (Role.ADMINISTRATOR.value,))
+        return any(u.username not in AUTOMATION_ACCOUNTS for u in admins)
+
     def create_first_administrator(self, username: str, full_name: str, password: str) -> None:
-        """First start of a fresh install; refused once any account exists."""
-        if self.has_users():
+        """First start of a fresh install, or a folder with no enabled administrator
+        (only automation or other accounts); refused once an administrator exists."""
+        if self.has_administrator():
             raise PermissionDenied("an administrator already exists: sign in as one")
+        if self._find(username) is not None:
+            raise ValueError(f"user name {username!r} is taken (accounts are never reused)")
         check_policy(self.policy, username, password, [])
+        reason = (
+            "first administrator of an installation with no enabled administrator"
+            if self.has_users()
+            else "first administrator of a new installation"
+        )
         self.writer.call(
             lambda ctx: self._insert_user(
                 ctx,
@@ -381,7 +446,7 @@ class UserService:
                 False,
                 SYSTEM_ID,
                 SYSTEM_NAME,
-                "first administrator of a new installation",
+                reason,
             )
         )
 
@@ -485,7 +550,8 @@ class UserService:
         now = utc_now()
         ctx.conn.execute(
             "INSERT INTO users (username, full_name, role, password_hash, password_changed_utc,"
-            " must_change, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " must_change, created_utc, audit_id) VALUES (?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT COALESCE(MAX(id), 0) + 1 FROM audit))",
             (username, full_name, role.value, password_hash, now, int(must_change), now),
         )
         ctx.audit.append(
@@ -540,7 +606,9 @@ class UserService:
                 f"SELECT {column} FROM users WHERE id = ?", (user.id,)
             ).fetchone()[0]
             ctx.conn.execute(
-                f"UPDATE users SET {column} = ?, failed_attempts = 0 WHERE id = ?", (value, user.id)
+                f"UPDATE users SET {column} = ?, failed_attempts = 0,"
+                " audit_id = (SELECT COALESCE(MAX(id), 0) + 1 FROM audit) WHERE id = ?",
+                (value, user.id),
             )
             ctx.audit.append(
                 AuditEntry(

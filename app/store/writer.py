@@ -5,6 +5,11 @@ the jobs it finds waiting in one transaction (each in its own savepoint, so one 
 job fails alone) and resolves each job's Future only after COMMIT, which with
 synchronous=FULL means on disk. It reports its backlog and health, and a failure
 reaches ``on_failure`` at once: it never dies silently.
+
+Once the chain is sealed, every commit that added audit entries also seals the new
+head, in the same transaction (app/store/seal.py); after the commit the seal goes to
+the witness log (app/store/witness.py). Both run on this thread: the threads that
+submit jobs (the hardware thread's recorder among them) never wait for either.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from typing import Any
 
 from app.store.audit import AuditEntry, AuditLog
 from app.store.db import connect
+from app.store.seal import Seal, Sealer, SealKeyError, db_keys, key_path, open_sealer
+from app.store.witness import WitnessLog, witness_path
 
 log = logging.getLogger(__name__)
 
 Job = Callable[["WriterContext"], Any]
 MAX_JOBS_PER_COMMIT = 500
+AUTO = "auto"  # sealer: the installation key if this chain is sealed already
 CALL_TIMEOUT_S = 30.0
 
 
@@ -68,10 +76,16 @@ class StoreWriter:
         path: str | Path,
         workstation: str,
         on_failure: Callable[[str], None] | None = None,
+        sealer: Sealer | str | None = AUTO,
+        witness: WitnessLog | None = None,
     ) -> None:
         self.path = Path(path)
         self.workstation = workstation
         self.on_failure = on_failure
+        self._sealer = sealer  # AUTO is resolved on the writer thread
+        self.witness = witness or WitnessLog(witness_path(self.path.parent))
+        self.seal_problem = ""  # why entries are not being sealed or witnessed, if so
+        self._seal_pending = False
         self._queue: queue.Queue[tuple[Job, Future] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._ready = threading.Event()
@@ -112,6 +126,21 @@ class StoreWriter:
         """Append an audit entry; returns its id once it is durable on disk."""
         return self.call(lambda ctx: ctx.audit.append(entry), timeout)
 
+    def begin_sealing(self, sealer: Sealer, first: Job | None = None) -> Any:
+        """Seal this chain from now on: ``first`` (e.g. binding the rows as found) and
+        the first seal in one transaction. For a chain verified but never sealed."""
+
+        def job(ctx: WriterContext) -> Any:
+            value = first(ctx) if first else None
+            self._sealer, self._seal_pending = sealer, True
+            return value
+
+        return self.call(job)
+
+    @property
+    def sealer(self) -> Sealer | None:
+        return self._sealer if isinstance(self._sealer, Sealer) else None
+
     def health(self) -> WriterHealth:
         age = None if self._last_commit is None else time.monotonic() - self._last_commit
         return WriterHealth(
@@ -128,6 +157,8 @@ class StoreWriter:
         try:
             conn = connect(self.path)
             context = WriterContext(conn, AuditLog(conn, self.workstation))
+            if self._sealer == AUTO:
+                self._sealer = self._installation_sealer(conn)
         except BaseException as exc:  # reported to start()
             self._start_error = exc
             self._ready.set()
@@ -162,9 +193,72 @@ class StoreWriter:
                 batch.append(more)
             self._commit_batch(context, batch)
 
+    def _installation_sealer(self, conn: sqlite3.Connection) -> Sealer | None:
+        """The key of a chain sealed already (None for a chain never sealed: Records
+        starts sealing it once it has verified it)."""
+        keys = set(db_keys(conn))
+        if not keys:
+            return None
+        try:
+            return open_sealer(key_path(self.path.parent), keys)
+        except SealKeyError as exc:
+            self.seal_problem = f"audit entries are not being sealed: {exc}"
+            log.error(self.seal_problem)
+            return None
+
+    def _seal(self, context: WriterContext, appended_before: int) -> Seal | None:
+        """Seal the head in the open transaction if this batch added entries. A seal
+        that cannot be made never costs the records: logged, and the batch commits."""
+        sealer = self.sealer
+        if sealer is None or (context.audit.appended == appended_before and not self._seal_pending):
+            return None
+        conn = context.conn
+        conn.execute("SAVEPOINT seal")
+        try:
+            seal = sealer.seal(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO seal")
+            self.seal_problem = f"the audit chain could not be sealed: {exc}"
+            log.error(self.seal_problem)
+            seal = None
+        conn.execute("RELEASE seal")
+        return seal
+
+    def _witness(self, seal: Seal) -> None:
+        """The seal to the witness log, after the commit. A failure is logged and
+        recorded once in the trail (and again once it works again): never fatal."""
+        try:
+            self.witness.append(seal)
+        except OSError as exc:
+            if not self.seal_problem.startswith("witness log"):
+                self.seal_problem = f"witness log {self.witness.path} cannot be written: {exc}"
+                log.error(self.seal_problem)
+                self._note("witness.failed", self.seal_problem)
+            return
+        if self.seal_problem.startswith("witness log"):
+            log.info("witness log %s written again", self.witness.path)
+            self.seal_problem = ""
+            self._note("witness.restored", str(self.witness.path))
+
+    def _note(self, action: str, text: str) -> None:
+        self.submit(
+            lambda ctx: ctx.audit.append(
+                AuditEntry(
+                    "system",
+                    "CellDeck",
+                    action,
+                    "witness-log",
+                    str(self.witness.path),
+                    new_value=text,
+                )
+            )
+        )
+
     def _commit_batch(self, context: WriterContext, batch: list[tuple[Job, Future]]) -> None:
         conn = context.conn
         results: list[tuple[Future, bool, Any]] = []
+        appended_before = context.audit.appended
+        seal = None
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job, future in batch:
@@ -183,6 +277,7 @@ class StoreWriter:
                 else:
                     conn.execute("RELEASE job")
                     results.append((future, True, value))
+            seal = self._seal(context, appended_before)
             conn.execute("COMMIT")
         except BaseException as exc:  # the commit (or the thread) failed: nothing is kept
             if conn.in_transaction:
@@ -205,6 +300,9 @@ class StoreWriter:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+        if seal is not None:
+            self._seal_pending = False
+            self._witness(seal)
 
     def _fail(self, message: str) -> None:
         self._last_error = message

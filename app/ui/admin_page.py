@@ -30,7 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.security import PasswordRejected, Role, SecurityPolicy, check_policy
+from app.store.security import (
+    PasswordRejected,
+    Role,
+    SecurityPolicy,
+    check_policy,
+    describe_policy,
+)
 from app.store.settings import SETTINGS, Setting, SettingsService, SettingValue
 from app.store.users import Session, UserRecord, UserService
 from app.ui import dialogs, theme
@@ -358,7 +364,7 @@ class AdminPage(RecordsPage):
     def _temporary_password(self, username: str, title: str) -> str | None:
         """A temporary password typed twice, checked against the rules before the
         reason is asked (the service checks it again)."""
-        rule = f"at least {self.policy.min_password_length} characters, not containing the name"
+        rule = describe_policy(self.policy)
         prompt = f"Temporary password for {username} ({rule}). They change it at first sign-in."
         while True:
             first = self._ask_text(title, prompt, password=True)
@@ -514,6 +520,14 @@ class AdminPage(RecordsPage):
                 on_error=lambda exc: self._ports_found(False, exc, str(current)),
             )
             return
+        if setting.choices:
+            options = [(choice, choice) for choice in setting.choices]
+            picked = self._choose(setting.label, f"Now: {setting.show(current)}.", options)
+            if picked is None:
+                return self.hint(f"{setting.label} not changed: cancelled.")
+            return self._confirm_setting(session, setting, current, picked)
+        if setting.kind is bool:  # a duty rule: switched on or off, always with a reason
+            return self._confirm_setting(session, setting, current, not current)
         answer = self._ask_number(setting, int(current))
         if answer is None:
             return self.hint(f"{setting.label} not changed: cancelled.")

@@ -62,6 +62,7 @@ from app.review.outcomes import (
 )
 from app.store.golden import GoldenRecord
 from app.store.security import Permission, allowed
+from app.store.signing import golden_request
 from app.store.users import Session
 from app.ui import theme
 from app.ui.background import Background
@@ -815,15 +816,20 @@ class ComparePage(DialogHost, QWidget):
         ids, question = value
         recipe = self.band.recipe
         self._golden_note("")  # the dialogs say what is signed (cancelled: nothing to say)
+        request = golden_request(recipe, ids)  # what the dialog shows is what is stored
         ask_reason_and_signature(
             self,
             question.format(recipe=recipe),
-            f"the golden band of {recipe} from runs {_runs(ids)}",
+            request,
             session,
-            lambda reason, password, user: self._select(ids, reason, password, user),
+            lambda reason, password, user: self._select(
+                ids, reason, password, user, request.statement
+            ),
         )
 
-    def _select(self, ids: list[int], reason: str, password: str, username: str | None) -> None:
+    def _select(
+        self, ids: list[int], reason: str, password: str, username: str | None, statement: str = ""
+    ) -> None:
         records, session = self.records, self.session()
         if records is None or session is None:
             return
@@ -831,7 +837,7 @@ class ComparePage(DialogHost, QWidget):
         self._golden_buttons()
         self._golden_note(f"Building the band of runs {_runs(ids)} and signing…")
         self._submit(
-            lambda: select_golden(records, session, password, ids, reason, username),
+            lambda: select_golden(records, session, password, ids, reason, username, statement),
             self._selected,
         )
 

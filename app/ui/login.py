@@ -141,6 +141,7 @@ class LoginPage(QWidget):
             field.clear()
         self.message.clear()
         self.change_message.clear()
+        self.names_message.clear()
         self.stack.setCurrentIndex(0)
         self.background.submit(self.users.login_tiles, self._show_tiles)
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFrame,
     QGridLayout,
     QHeaderView,
@@ -32,8 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch.recipe import RecipeError, load_recipe_file
-from app.store.recipes import RETIRED, RecipeLibrary, RecipeVersion
+from app.store.recipes import RETIRE_MEANING, RETIRED, RecipeLibrary, RecipeVersion
 from app.store.security import Permission
+from app.store.signatures import Meaning
+from app.store.signing import SigningRequest
 from app.store.users import Session
 from app.ui import theme
 from app.ui.background import Background
@@ -47,6 +50,7 @@ from app.ui.page_kit import (
     touch_table,
     view_column,
 )
+from app.ui.signing_dialog import SigningDialog
 
 TILE_COLUMNS = 3  # file names stay whole on a 1280 px screen beside the rail
 HASH_CHARS = 12
@@ -106,6 +110,7 @@ class RecipesPage(RecordsPage):
         self.library = library
         self.recipe_folder = Path(recipe_folder)
         self.versions: list[RecipeVersion] = []
+        self.refusals: dict[int, str] = {}  # draft id -> why this person may not approve it
         self.comparison: list[tuple[str, str, str]] = []
         self._select_after_load: int | None = None
         self.stack = QStackedWidget()
@@ -233,14 +238,26 @@ class RecipesPage(RecordsPage):
         self._load(READING)
 
     def _load(self, busy: str = "", select: int | None = None) -> None:
-        """Read the versions again, then select ``select`` (a version id) if given."""
+        """Read the versions again, and which drafts the duty rules keep this person
+        from approving; then select ``select`` (a version id) if given."""
         self._select_after_load = select
-        self.call(
-            self.library.all_versions, self._loaded, "The recipe library cannot be read:", busy
-        )
+        library, session = self.library, self.session_provider()
 
-    def _loaded(self, value: list[RecipeVersion]) -> None:
-        self.versions = sorted(value, key=lambda v: (v.name.lower(), v.version_no))
+        def job() -> tuple[list[RecipeVersion], dict[int, str]]:
+            versions = library.all_versions()
+            refusals: dict[int, str] = {}
+            drafts = [v for v in versions if v.status == "draft"] if session else []
+            for version in drafts:
+                why = library.approval_refusal(session, version)
+                if why:
+                    refusals[version.id] = why
+            return versions, refusals
+
+        self.call(job, self._loaded, "The recipe library cannot be read:", busy)
+
+    def _loaded(self, value: tuple[list[RecipeVersion], dict[int, str]]) -> None:
+        versions, self.refusals = value
+        self.versions = sorted(versions, key=lambda v: (v.name.lower(), v.version_no))
         self.table.clearSelection()
         self.table.setRowCount(len(self.versions))
         for row, version in enumerate(self.versions):
@@ -303,7 +320,8 @@ class RecipesPage(RecordsPage):
         self.import_button.setEnabled(idle)
         self.refresh_button.setEnabled(idle)
         self.compare_button.setEnabled(idle and len(chosen) == 2)
-        self.approve_button.setEnabled(idle and one and chosen[0].status == "draft")
+        refused = self.refusals.get(chosen[0].id, "") if one else ""
+        self.approve_button.setEnabled(idle and one and chosen[0].status == "draft" and not refused)
         self.retire_button.setEnabled(idle and one and chosen[0].status != RETIRED)
         self.clear_button.setEnabled(idle and bool(chosen))
         if not chosen:
@@ -313,10 +331,13 @@ class RecipesPage(RecordsPage):
             text = f"Selected: {v.label}, {STATUS_WORDS.get(v.status, v.status)}."
             if v.status == RETIRED and v.retired_reason:
                 text += f" Retired because: {v.retired_reason}."
+            if refused:  # beside the disabled Approve button: why
+                text += f" {refused}"
         elif len(chosen) == 2:
             text = f"Selected: {chosen[0].label} and {chosen[1].label}. Tap “Compare two”."
         else:
             text = f"{len(chosen)} versions selected: compare takes exactly two."
+        self.selection_hint.setWordWrap(bool(refused))  # a long recipe name: never clipped
         self.selection_hint.setText(text)
 
     def show_list(self) -> None:
@@ -498,22 +519,18 @@ class RecipesPage(RecordsPage):
         )
 
     # ------------------------------------------------------------------ signing
-    def _credentials(self, session: Session, what: str) -> tuple[str | None, str] | None:
-        """User name (first signature of the session only) and password, or None."""
-        username = None
-        if not session.signed_once:
-            username = self._ask_text(
-                "Electronic signature",
-                f"{what}\nFirst signature since you signed in: type your user name.",
-            )
-            if not username:
+    def _ask_signature(
+        self, session: Session, request: SigningRequest
+    ) -> tuple[str | None, str] | None:
+        """The signing dialog (what is signed, then the user name at the session's first
+        signature and the password): (user name or None, password), or None."""
+        dialog = SigningDialog(request, session.full_name, not session.signed_once, self)
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted.value:
                 return None
-        password = self._ask_text(
-            "Electronic signature", f"{what}\nType your password to sign.", password=True
-        )
-        if not password:
-            return None
-        return username, password
+            return dialog.username(), dialog.password()
+        finally:
+            dialog.deleteLater()
 
     def _one_selected(self, verb: str) -> tuple[Session, RecipeVersion] | None:
         session = self._session()
@@ -529,13 +546,14 @@ class RecipesPage(RecordsPage):
         self,
         session: Session,
         version: RecipeVersion,
-        what: str,
+        request: SigningRequest,
         done: str,
         sign: Callable[[str, str | None], RecipeVersion],
     ) -> None:
-        """Ask for the signature (``what`` says what it means), then ``sign(password,
-        user name)`` in the background; ``done`` is 'approved' or 'retired'."""
-        answer = self._credentials(session, what)
+        """Ask for the signature (the dialog shows ``request``: what it means and
+        causes), then ``sign(password, user name)`` in the background; ``done`` is
+        'approved' or 'retired'."""
+        answer = self._ask_signature(session, request)
         if answer is None:
             self.hint(f"Not {done}: cancelled.")
             return
@@ -552,14 +570,10 @@ class RecipesPage(RecordsPage):
         if chosen is None:
             return
         session, version = chosen
-        what = (
-            f"Approve {version.label} (sha256 {version.content_hash[:HASH_CHARS]}…). Your"
-            " signature means: approved for production runs."
-        )
         self._sign(
             session,
             version,
-            what,
+            self.library.request(Meaning.APPROVED, version),
             "approved",
             lambda password, username: self.library.approve(
                 session, password, version.id, username
@@ -575,14 +589,10 @@ class RecipesPage(RecordsPage):
         if not reason:
             self.hint("Not retired: cancelled.")
             return
-        what = (
-            f"Retire {version.label}: it can never run or be approved again. Your signature"
-            f" means: rejected for further use. Reason: {reason}."
-        )
         self._sign(
             session,
             version,
-            what,
+            self.library.request(RETIRE_MEANING, version),
             "retired",
             lambda password, username: self.library.retire(
                 session, password, version.id, reason, username

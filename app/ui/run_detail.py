@@ -33,14 +33,17 @@ from app.analytics import Deviation
 from app.review.golden_select import BandJudgement, band_judgement, deviation_sentence
 from app.review.signoff import SignOff, SignOffStatus
 from app.review.timeline import RunTimeline, TimelineEvent, build_timeline
+from app.store.actor import Actor
+from app.store.exports import may_export, record_export
 from app.store.signatures import Meaning
-from app.store.users import Session
+from app.store.users import AuthError, Session
 from app.ui import theme
 from app.ui.background import Background
 from app.ui.compare_picker import ComparePicker
-from app.ui.dialogs import STANDARD_REASONS, DialogHost, ReasonDialog, TextEntryDialog
+from app.ui.dialogs import STANDARD_REASONS, DialogHost, ReasonDialog
 from app.ui.page_kit import WrappedItemDelegate, plain_sentence
 from app.ui.review_trends import ReviewTrends
+from app.ui.signing_dialog import ask_signature
 
 AT_MS = Qt.ItemDataRole.UserRole  # an event's process time, on its list item
 DEVIATION = "deviation"  # the exception kind of a stretch outside the golden band
@@ -100,7 +103,13 @@ class RunDetailPage(DialogHost, QWidget):
         self.csv_button = self._button("Export CSV", "", self._export_csv)
         for button in (self.review_button, self.approve_button, self.reject_button):
             buttons.addWidget(button)
-        buttons.addStretch(1)
+        # why a sign-off button is disabled for the signed-in person (duties kept apart)
+        self.duty_note = QLabel("")
+        self.duty_note.setObjectName("Hint")
+        self.duty_note.setWordWrap(True)
+        self.duty_note.setAccessibleName("why not")
+        self.duty_note.setStyleSheet("font-size: 20px;")  # read at arm's length and more
+        buttons.addWidget(self.duty_note, 1)
         buttons.addWidget(self.pdf_button)
         buttons.addWidget(self.csv_button)
         column.addLayout(buttons)
@@ -154,7 +163,8 @@ class RunDetailPage(DialogHost, QWidget):
         self.message.setText("Reading the record…")
         self.compare_button.setText("Compare…")
         self.trends.load(run_id)
-        self.background.submit(lambda: self.signoff.status(run_id), self._loaded)
+        session = self.session()  # what the duty rules refuse this person is read too
+        self.background.submit(lambda: self.signoff.status(run_id, session), self._loaded)
 
     def _loaded(self, ok: bool, status) -> None:
         if not ok:
@@ -196,9 +206,16 @@ class RunDetailPage(DialogHost, QWidget):
             lambda ok, value: self._judged(run_id, ok, value),
         )
         problems = status.approvable_problems
-        reviewed = status.valid(Meaning.REVIEWED)
-        self.review_button.setEnabled(record.chain.ok and not reviewed)
-        self.approve_button.setEnabled(not problems and not status.valid(Meaning.APPROVED))
+        reviewed, approved = status.valid(Meaning.REVIEWED), status.valid(Meaning.APPROVED)
+        refused = status.refused
+        self.review_button.setEnabled(
+            record.chain.ok and not reviewed and Meaning.REVIEWED not in refused
+        )
+        self.approve_button.setEnabled(
+            not problems and not approved and Meaning.APPROVED not in refused
+        )
+        next_act = Meaning.REVIEWED if not reviewed else None if approved else Meaning.APPROVED
+        self.duty_note.setText(refused.get(next_act, "") if next_act else "")
         self.message.setText("Not yet approvable: " + "; ".join(problems) if problems else "")
 
     def deviations(self) -> list[Deviation]:
@@ -308,25 +325,11 @@ class RunDetailPage(DialogHost, QWidget):
         self.compare_button.setText(f"Compared: {label}" if run_id else "Compare…")
 
     # ------------------------------------------------------------------ sign-off
-    def _password(self, then: Callable[[str, str | None], None]) -> None:
-        session = self.session()
-        if session is None:
-            return
-        if session.signed_once:
-            dialog = TextEntryDialog("Sign", "Your password", True, parent=self)
-            self.open_dialog(dialog, lambda: then(dialog.text(), None))
-            return
-        name = TextEntryDialog("Sign", "Your user name (first signature)", parent=self)
-
-        def named() -> None:
-            dialog = TextEntryDialog("Sign", "Your password", True, parent=self)
-            self.open_dialog(dialog, lambda: then(dialog.text(), name.text()))
-
-        self.open_dialog(name, named)
-
-    def _sign(self, method: str, *extra) -> None:
-        session, run_id = self.session(), self.run_id
-        if session is None or run_id is None:
+    def _sign(self, method: str, meaning: Meaning, *extra) -> None:
+        """The signing dialog says what signing the record means and causes, then
+        ``signoff.<method>`` signs in the background."""
+        session, run_id, status = self.session(), self.run_id, self.status
+        if session is None or run_id is None or status is None:
             return
 
         def signed(password: str, username: str | None) -> None:
@@ -336,7 +339,7 @@ class RunDetailPage(DialogHost, QWidget):
                 self._after_sign,
             )
 
-        self._password(signed)
+        ask_signature(self, self.signoff.request(meaning, status.record), session, signed)
 
     def _after_sign(self, ok: bool, value) -> None:
         if not ok:
@@ -345,18 +348,26 @@ class RunDetailPage(DialogHost, QWidget):
         self.load(self.run_id)
 
     def _review(self) -> None:
-        self._sign("review")
+        self._sign("review", Meaning.REVIEWED)
 
     def _approve(self) -> None:
-        self._sign("approve")
+        self._sign("approve", Meaning.APPROVED)
 
     def _reject(self) -> None:
         dialog = ReasonDialog(
             "Reject the batch record: why?", STANDARD_REASONS["abort"], True, self
         )
-        self.open_dialog(dialog, lambda: self._sign("reject", dialog.reason()))
+        self.open_dialog(dialog, lambda: self._sign("reject", Meaning.REJECTED, dialog.reason()))
 
     # ------------------------------------------------------------------ export
+    def _exporter(self, session: Session | None, run_id: int) -> Actor:
+        """The signed-in person, if their role may export (refusal audited); the
+        export is then recorded as theirs (``record.export``)."""
+        if session is None:
+            raise AuthError("sign in to export")
+        may_export(self.signoff.records.users, session, run_id)
+        return Actor.of(session)
+
     def _export_pdf(self) -> None:
         from app.reports.pdf import write_pdf
         from app.reports.trend_image import draw_trends
@@ -368,14 +379,19 @@ class RunDetailPage(DialogHost, QWidget):
 
         judged = self.band
         record = status.record
+        session = self.session()
 
         def write() -> int:  # QPdfWriter and QImage painting need no widgets: off the GUI
+            actor = self._exporter(session, run_id)
             self.export_folder.mkdir(parents=True, exist_ok=True)
             db = self.signoff.db_path
             image = draw_trends(db, run_id)
             recipe = f"{record.recipe_name} v{record.recipe_version_no}"
             band = judged or band_judgement(db, run_id, recipe)
-            return write_pdf(record, status.exceptions, path, image, band)
+            pages = write_pdf(record, status.exceptions, path, image, band)
+            writer = self.signoff.records.writer
+            record_export(writer, actor, run_id, record.batch_id, f"PDF {path}")
+            return pages
 
         self.background.submit(
             write,
@@ -392,11 +408,16 @@ class RunDetailPage(DialogHost, QWidget):
         if status is None or run_id is None:
             return
         folder = self.export_folder / f"batch-{status.record.batch_id}-run-{run_id}"
+        session = self.session()
 
         def write() -> tuple[int, int]:
+            actor = self._exporter(session, run_id)
             folder.mkdir(parents=True, exist_ok=True)
             samples = export_samples(self.signoff.db_path, run_id, folder / "samples.csv")
-            return samples, export_audit(status.record, folder / "audit.csv")
+            entries = export_audit(status.record, folder / "audit.csv")
+            writer = self.signoff.records.writer
+            record_export(writer, actor, run_id, status.record.batch_id, f"CSV {folder}")
+            return samples, entries
 
         self.background.submit(
             write,

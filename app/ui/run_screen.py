@@ -19,20 +19,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch.host import RUN_SETPOINT_LIMITS, RunStatus
+from app.store.signatures import Meaning
+from app.store.signing import Duties, Rule, SigningRequest, same_person, step_request
 from app.store.users import Session
 from app.ui import theme
+from app.ui.background import Background
 from app.ui.dialogs import (
     STANDARD_REASONS,
     ConfirmDialog,
     DialogHost,
     KeypadDialog,
     ReasonDialog,
-    TextEntryDialog,
 )
 from app.ui.prompt_card import AlarmBanner, HeldCard, PromptCard
 from app.ui.run_controller import RunController
 from app.ui.run_trends import RunTrends
 from app.ui.schematic import KitSchematic
+from app.ui.signing_dialog import SigningDialog, ask_signature
 
 STATE_COLOURS = {
     "Running": theme.GOOD,
@@ -98,6 +101,7 @@ class RunScreen(DialogHost, QWidget):
         super().__init__()
         self.runs, self.session = runs, session
         self.status = RunStatus()
+        self._background: Background | None = None  # reads for a second person's signature
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(6)
@@ -254,44 +258,61 @@ class RunScreen(DialogHost, QWidget):
         else:
             self._ask_signature(prompt.second_person)
 
+    def _step_request(self, meaning: Meaning) -> SigningRequest:
+        """The step's signature in words, built as the run host builds what it stores."""
+        s = self.status
+        second = s.prompt is not None and s.prompt.second_person
+        return step_request(meaning, s.run_id, s.batch, s.step, s.step_name, s.steps, second)
+
     def _ask_signature(self, second_person: bool) -> None:
-        """Part 11: the first signature of a session takes user name and password,
-        later ones the password."""
+        """The performer signs (user name too at the session's first signature); a
+        second-person step then asks the second person."""
         session = self.session()
         if session is None:
             return
-        if session.signed_once:
-            self._ask_password(None, second_person)
-            return
-        name = TextEntryDialog("Sign", "Your user name (first signature)", parent=self)
-        self.open_dialog(name, lambda: self._ask_password(name.text(), second_person))
 
-    def _ask_password(self, username: str | None, second_person: bool) -> None:
-        dialog = TextEntryDialog("Sign", "Your password (signs this step)", True, parent=self)
-
-        def signed() -> None:
-            password = dialog.text()
+        def signed(password: str, username: str | None) -> None:
             if second_person:
-                self._ask_second(password, username)
+                self._ask_second(session, password, username)
             else:
-                self._call("answer", "signed", password, None, False, username)
+                self._call("answer", "signed", password, None, username)
 
-        self.open_dialog(dialog, signed)
+        ask_signature(self, self._step_request(Meaning.PERFORMED), session, signed)
 
-    def _ask_second(self, password: str, username: str | None) -> None:
-        name = TextEntryDialog("Second person", "Second person: your user name", parent=self)
+    def _ask_second(self, performer: Session, password: str, username: str | None) -> None:
+        """The second person's signature (verified). Whether the site keeps performer and
+        verifier apart, and the accounts' printed names, are read off the GUI thread;
+        the performer's own user name is then refused in the dialog, before a password."""
+        records = getattr(self.runs.host, "records", None)
 
-        def named() -> None:
-            second = name.text()
-            pw = TextEntryDialog("Second person", f"{second}: your password", True, parent=self)
+        def read() -> tuple[bool, dict[str, str]]:
+            if records is None:
+                return True, {}
+            rule_on = Duties(records.users, records.path).on(Rule.STEP)
+            return rule_on, {user: name for user, name, _ in records.users.login_tiles()}
+
+        def ready(ok: bool, value) -> None:
+            rule_on, names = value if ok else (True, {})
+            request = self._step_request(Meaning.VERIFIED)
+            mine, why = performer.username.casefold(), same_person(request)
+            dialog = SigningDialog(
+                request,
+                "",
+                True,
+                self,
+                names=names,
+                refusal=(lambda name: why if name.casefold() == mine else None)
+                if rule_on
+                else None,
+            )
+            second = lambda: (dialog.username() or "", dialog.password())  # noqa: E731
             self.open_dialog(
-                pw,
-                lambda: self._call(
-                    "answer", "signed", password, (second, pw.text()), False, username
-                ),
+                dialog, lambda: self._call("answer", "signed", password, second(), username)
             )
 
-        self.open_dialog(name, named)
+        if self._background is None:
+            self._background = Background(self)
+        self._background.submit(read, ready)
 
     def _acknowledge(self, tag: str) -> None:
         self._call("acknowledge", tag, after=f"Alarm {tag} acknowledged.")

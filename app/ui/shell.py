@@ -283,9 +283,34 @@ class Shell(QMainWindow):
         self.rail.show()
         self.show_page(self._last_page or "run")
 
+    def end_session(self, sentence: str) -> None:
+        """The account behind the session was disabled, locked or given another role
+        (UserService.check_session audited it): back to the sign-in screen, saying why."""
+        session = self.session
+        if session is not None:
+            self.service_page.leave_on_sign_out(session)
+        for dialog in self.findChildren(QDialog):  # nothing half-signed stays open
+            if dialog.isVisible():
+                dialog.reject()
+        self.show_login()
+        self.login.names_message.setText(sentence[:1].upper() + sentence[1:] + ".")
+
+    def _session_checked(self, session: Session) -> None:
+        if session is self.session and session.ended:
+            self.end_session(session.ended)
+
     def _check_inactivity(self) -> None:
         session = self.session
-        if session is None or self.stack.currentWidget() is self.lock:
+        if session is None:
+            return
+        if session.ended:  # a refusal elsewhere (require, a signature) ended it
+            self.end_session(session.ended)
+            return
+        users = self.parts.records.users  # an idle session ends too, within seconds
+        self.background.submit(
+            lambda: users.check_session(session), lambda _ok, _v: self._session_checked(session)
+        )
+        if self.stack.currentWidget() is self.lock:
             return
         if session.check_inactivity():
             self.lock_now()

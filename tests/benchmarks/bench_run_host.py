@@ -79,7 +79,7 @@ def feed(folder: Path, batches: list[list[Sample]], analytics: bool) -> float:
         host.link, host.values = LinkState.CONNECTED, dict(READY)
         supervisor = records.users.login("supervisor", DEMO_PASSWORD)
         library = RecipeLibrary(records.users, records.signatures, records.path)
-        version = library.import_recipe(load_recipe_file(DEMO), "1", "bench")
+        version = library.import_recipe(load_recipe_file(DEMO), "system", "bench")
         library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
         if analytics:
             GoldenStore(records.writer, records.path, records.users).record(

@@ -35,6 +35,7 @@ def _console(data_dir: Path, port: str, log: Path, resume: bool) -> subprocess.P
             "--port",
             port,
             "--auto-confirm",
+            "--training-records",
             "--timeout",
             "120",
             "--data-dir",

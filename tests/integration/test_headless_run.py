@@ -127,3 +127,38 @@ def test_car_t_10_day_recipe_completes_headless_in_minutes(tmp_path):
     assert "outcome product_volume" in result.stdout and "outcome product_cells" in result.stdout
     assert "OUTSIDE" not in result.stdout
     assert verify_database(tmp_path / "celldeck.db")[0].ok
+
+
+def test_auto_confirm_never_signs_for_people_on_gmp_records(tmp_path):
+    """A folder kept as GMP records: --auto-confirm refuses to approve the recipe (and
+    so to run it), with --port or --simulator alike, and cannot relabel the folder."""
+    import sqlite3
+
+    from app.records import Records
+    from app.store.purpose import Purpose, declare_purpose
+
+    records = Records.open(tmp_path)
+    assert declare_purpose(records.writer, Purpose.GMP) is Purpose.GMP
+    records.close()
+    for target in (["--port", "socket://127.0.0.1:9"], ["--simulator"]):
+        result = celldeck(
+            "run",
+            str(RECIPES / "demo.toml"),
+            "--batch",
+            "B-GMP",
+            *target,
+            "--auto-confirm",
+            "--data-dir",
+            str(tmp_path),
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "never approves on GMP records" in result.stderr
+    relabel = celldeck(
+        "run", "--resume", "--simulator", "--training-records", "--data-dir", str(tmp_path)
+    )
+    assert relabel.returncode == 2 and "are GMP records" in relabel.stderr
+    with sqlite3.connect(tmp_path / "celldeck.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM signatures").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM recipes").fetchone()[0] == 0
+        assert conn.execute("SELECT purpose FROM records_purpose").fetchone()[0] == "gmp"

@@ -1,6 +1,7 @@
-"""Sign-off of a finished run: review then approve, each signature bound to the
-record's content hash; approval refused without a review or with an alarm waiting;
-rejection needs a reason; a tampered trail can be signed by no one."""
+"""Sign-off of a finished run: one supervisor reviews, another approves (the reviewer
+may not: refused before the password, audited), each signature bound to the record's
+content hash and stating what it signs; approval refused without a review or with an
+alarm waiting; rejection needs a reason; a tampered trail can be signed by no one."""
 
 import sqlite3
 
@@ -9,8 +10,10 @@ import pytest
 from app.records import DEMO_PASSWORD, Records
 from app.review.signoff import SignOff
 from app.store.signatures import Meaning
+from app.store.signing import DutyRefused
 from app.store.users import PermissionDenied
 from tests.headless import complete_demo_run
+from tests.people import QA_PASSWORD, second_supervisor
 
 
 @pytest.fixture
@@ -31,12 +34,30 @@ def test_review_then_approve_bound_to_the_record(finished):
     with pytest.raises(PermissionDenied):
         signoff.review(operator, DEMO_PASSWORD, 1, username="operator")
     signoff.review(supervisor, DEMO_PASSWORD, 1, username="supervisor")
-    signoff.approve(supervisor, DEMO_PASSWORD, 1)
+    reason = "You reviewed this batch record: a second person must approve it."
+    assert signoff.status(1, supervisor).refused == {Meaning.APPROVED: reason}
+    with pytest.raises(DutyRefused, match=reason):  # before the (wrong) password
+        signoff.approve(supervisor, "not-the-password", 1)
+    conn = sqlite3.connect(records.path)
+    refused = conn.execute(
+        "SELECT reason FROM audit WHERE action IN ('signature.refused', 'login.failed')"
+    ).fetchall()
+    conn.close()
+    assert refused == [(reason,)]
+    qa = second_supervisor(records)
+    assert signoff.status(1, qa).refused == {}
+    signoff.approve(qa, QA_PASSWORD, 1, username="qa")
     status = signoff.status(1)
     assert status.valid(Meaning.REVIEWED) and status.valid(Meaning.APPROVED)
     signed = [s for s in status.record.signatures if s.record_type == "run"]
-    assert [s.meaning for s in signed] == ["reviewed", "approved"]
-    assert all(s.user_name == "Demo Supervisor" for s in signed)
+    assert [(s.meaning, s.user_name) for s in signed] == [
+        ("reviewed", "Demo Supervisor"),
+        ("approved", "Quinn Adams"),
+    ]
+    assert signed[1].stated == (
+        "Approved: batch record of batch B-SIGN (run 1). The batch record is approved: it"
+        " needs no further signature."
+    )
 
 
 def test_rejection_needs_a_reason_and_a_tampered_trail_is_not_signed(finished, tmp_path):

@@ -318,3 +318,18 @@ def test_every_button_is_a_touch_target(env, page, qtbot):
         assert size.width() >= theme.MIN_TOUCH_PX, (button.text(), size)
         assert size.height() >= theme.MIN_TOUCH_PX, (button.text(), size)
     assert page.table.verticalHeader().defaultSectionSize() >= theme.MIN_TOUCH_PX
+
+
+def test_choosing_the_password_rule(env, page, qtbot, monkeypatch):
+    from app.store.security import RULE_LETTERS_DIGITS, RULE_NOT_COMMON
+
+    asked = script(monkeypatch, page, choose=[RULE_NOT_COMMON], ask_reason=["Site SOP"])
+    tap(qtbot, page.change_buttons["password_rule"])
+    env.idle(page)
+    title, prompt, options = asked["choose"].asked[0]
+    assert title == "Password rule" and prompt == f"Now: {RULE_LETTERS_DIGITS}."
+    assert [value for value, _ in options] == [RULE_LETTERS_DIGITS, RULE_NOT_COMMON]
+    assert page.message.text() == (
+        f"Password rule is now {RULE_NOT_COMMON} (was {RULE_LETTERS_DIGITS})."
+    )
+    assert env.users.policy.password_rule == RULE_NOT_COMMON  # applies from now on

@@ -93,11 +93,12 @@ def test_a_supervisor_makes_three_approved_runs_the_golden_band(qtbot, data):
     reason.group.buttons()[0].click()
     qtbot.mouseClick(reason.ok_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.dialog is not reason, timeout=WAIT_MS)
-    page.dialog.line_edit.setText("supervisor")  # the session's first signature
-    page.dialog.accept()
-    qtbot.waitUntil(lambda: "password" in page.dialog.prompt_label.text(), timeout=WAIT_MS)
-    page.dialog.line_edit.setText(DEMO_PASSWORD)
-    page.dialog.accept()
+    signing = page.dialog  # what is signed, shown before the password
+    assert signing.values["record"].text().startswith("the golden band of CAR-T 10-day v1")
+    assert signing.values["meaning"].text().startswith("Approved")
+    signing.username_edit.setText("supervisor")  # the session's first signature
+    signing.password_edit.setText(DEMO_PASSWORD)
+    signing.sign_button.click()
 
     qtbot.waitUntil(
         lambda: page.golden is not None and page.table.rowCount() == 3 and not page.busy,

@@ -14,8 +14,8 @@ from app.batch.recipe import load_recipe
 from app.records import DEMO_PASSWORD
 from app.store.recipes import NotApproved, RecipeLibrary, RecipeVersion
 from app.ui import theme
-from app.ui.dialogs import TextEntryDialog
 from app.ui.recipes_page import RecipesPage
+from app.ui.signing_dialog import SigningDialog
 
 RECIPES = Path(__file__).parents[2] / "resources" / "recipes"
 DEMO = (RECIPES / "demo.toml").read_text()
@@ -85,6 +85,19 @@ class Answers:
         return self.answers.pop(0)
 
 
+class Signatures:
+    """Scripted answers of the signing dialog, (user name or None, password) or None
+    (cancelled); records what each dialog was to show (the request)."""
+
+    def __init__(self, *answers) -> None:
+        self.answers = list(answers)
+        self.requests: list = []
+
+    def __call__(self, session, request):
+        self.requests.append(request)
+        return self.answers.pop(0)
+
+
 def test_importing_a_good_and_a_broken_recipe_file(env, page, qtbot):
     assert page.versions == [] and "library is empty" in page.message.text()
     tap(qtbot, page.import_button)
@@ -130,34 +143,36 @@ def test_an_empty_or_missing_folder_says_so(env, page, qtbot):
     assert "no recipe files" in page.message.text()
 
 
-def test_approving_asks_user_name_once_then_only_the_password(env, page, qtbot, monkeypatch):
+def test_approving_shows_what_is_signed_then_signs(env, page, qtbot, monkeypatch):
     v1, v2 = import_versions(env, page, DEMO, SIX_MIN)
     assert not page.approve_button.isEnabled()  # nothing selected
     page.select_ids(v1.id)
-    answers = Answers("supervisor", DEMO_PASSWORD)
-    monkeypatch.setattr(page, "_ask_text", answers)
+    answers = Signatures(("supervisor", DEMO_PASSWORD))
+    monkeypatch.setattr(page, "_ask_signature", answers)
     tap(qtbot, page.approve_button)
     env.idle(page)
-    assert "user name" in answers.prompts[0] and "password" in answers.prompts[1]
-    assert "signature means: approved" in answers.prompts[1]
+    (request,) = answers.requests
+    assert request.said == "approved" and request.record_words == 'recipe "Demo" version 1'
+    assert "Operators can run this version" in request.statement
     assert page.message.objectName() == "Hint", page.message.text()
     assert "Demo v1 approved, signed by Demo Supervisor" in page.message.text()
     assert env.library.get(v1.id).status == "approved"
     assert env.library.runnable(v1.id)
     assert page.table.item(0, 2).text() == "APPROVED"
 
+    (stored,) = env.records.signatures.signatures("recipe", str(v1.id))
+    assert stored.statement == request.statement  # what was shown is what is kept
+
     page.select_ids(v2.id)
-    answers = Answers("not-the-password")
-    monkeypatch.setattr(page, "_ask_text", answers)
+    monkeypatch.setattr(page, "_ask_signature", Signatures((None, "not-the-password")))
     tap(qtbot, page.approve_button)
     env.idle(page)
-    assert len(answers.prompts) == 1  # the session has signed once: password only
     assert page.message.objectName() == "Error"
     assert page.message.text() == "Not approved. Password not recognised."
     assert env.library.get(v2.id).status == "draft"
 
     page.select_ids(v2.id)
-    monkeypatch.setattr(page, "_ask_text", Answers(DEMO_PASSWORD))
+    monkeypatch.setattr(page, "_ask_signature", Signatures((None, DEMO_PASSWORD)))
     tap(qtbot, page.approve_button)
     env.idle(page)
     assert [env.library.get(i).status for i in (v1.id, v2.id)] == ["superseded", "approved"]
@@ -166,7 +181,7 @@ def test_approving_asks_user_name_once_then_only_the_password(env, page, qtbot, 
 def test_cancelling_the_signature_changes_nothing(env, page, qtbot, monkeypatch):
     (version,) = import_versions(env, page, DEMO)
     page.select_ids(version.id)
-    monkeypatch.setattr(page, "_ask_text", Answers("supervisor", None))
+    monkeypatch.setattr(page, "_ask_signature", Signatures(None))
     tap(qtbot, page.approve_button)
     assert page.message.text() == "Not approved: cancelled."
     assert env.library.get(version.id).status == "draft" and env.audit("recipe.approve") == []
@@ -181,12 +196,13 @@ def test_retiring_asks_a_reason_and_signs(env, page, qtbot, monkeypatch):
     assert page.retire_button.isEnabled() and not page.approve_button.isEnabled()
     reasons = Answers("Replaced by a newer version: CR-2231")
     monkeypatch.setattr(page, "_ask_reason", reasons)
-    answers = Answers(DEMO_PASSWORD)  # signed once already (the approval above)
-    monkeypatch.setattr(page, "_ask_text", answers)
+    answers = Signatures((None, DEMO_PASSWORD))  # signed once already (the approval above)
+    monkeypatch.setattr(page, "_ask_signature", answers)
     tap(qtbot, page.retire_button)
     env.idle(page)
     assert "Why retire Demo v1?" in reasons.prompts[0]
-    assert "can never run" in answers.prompts[0]
+    assert answers.requests[0].said == "retired"
+    assert "can never run" in answers.requests[0].statement
     assert "Demo v1 retired, signed by Demo Supervisor" in page.message.text()
     assert page.table.item(0, 2).text() == "retired"
     assert page.table.item(0, 2).font().strikeOut()
@@ -241,7 +257,7 @@ def test_refusals_are_sentences_on_the_page(env, page, qtbot, monkeypatch):
     page.reload()
     env.idle(page)
     page.select_ids(version.id)
-    monkeypatch.setattr(page, "_ask_text", Answers("operator", DEMO_PASSWORD))
+    monkeypatch.setattr(page, "_ask_signature", Signatures(("operator", DEMO_PASSWORD)))
     tap(qtbot, page.approve_button)
     env.idle(page)
     assert page.message.objectName() == "Error"
@@ -264,29 +280,47 @@ def test_without_a_session_the_page_asks_to_sign_in(env, qtbot):
     assert page.message.objectName() == "Error" and page.stack.currentIndex() == 0
 
 
-def test_signing_through_the_on_screen_keyboard_dialogs(env, page, qtbot):
-    """The real dialogs, answered as a supervisor would: user name, then password."""
+def test_signing_through_the_on_screen_keyboard_dialog(env, page, qtbot):
+    """The real dialog, answered as a supervisor would: it shows who signs, the meaning,
+    the recipe version and what approval causes before anything is typed."""
     (version,) = import_versions(env, page, DEMO)
     page.select_ids(version.id)
-    typed = iter(["supervisor", DEMO_PASSWORD])
-    seen: list[str] = []
+    shown: dict[str, str] = {}
 
     def answer() -> None:
         dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, TextEntryDialog):
+        if not isinstance(dialog, SigningDialog):
             QTimer.singleShot(20, answer)
             return
-        seen.append(dialog.prompt_label.text())
-        dialog.line_edit.setText(next(typed))
-        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
-        if len(seen) < 2:
-            QTimer.singleShot(20, answer)
+        assert not dialog.password_edit.text()  # shown before any password
+        shown.update({key: label.text() for key, label in dialog.values.items()})
+        shown["title"] = dialog.windowTitle()
+        dialog.username_edit.setText("supervisor")  # the session's first signature
+        dialog.password_edit.setText(DEMO_PASSWORD)
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
 
     QTimer.singleShot(20, answer)
     tap(qtbot, page.approve_button)
     env.idle(page)
-    assert len(seen) == 2 and "user name" in seen[0] and "password" in seen[1]
+    assert shown["title"] == "Electronic signature: approved"
+    assert shown["signer"] == "Demo Supervisor"
+    assert shown["meaning"].startswith("Approved")
+    assert shown["record"] == 'recipe "Demo" version 1'
+    assert shown["effect"].startswith("Operators can run this version")
     assert env.library.get(version.id).status == "approved", page.message.text()
+
+
+def test_the_recipes_author_sees_approve_disabled_with_the_reason(env, page, qtbot):
+    tap(qtbot, page.import_button)
+    env.idle(page)
+    tap(qtbot, tile(page, "demo.toml"))  # imported by the signed-in supervisor
+    env.idle(page)
+    assert [v.label for v in page.selected_versions()] == ["Demo v1"]
+    assert not page.approve_button.isEnabled() and page.retire_button.isEnabled()
+    assert page.selection_hint.text().endswith(
+        'You imported recipe "Demo" version 1: someone else must approve it.'
+    )
+    assert env.audit("signature.refused") == []  # shown, not attempted
 
 
 def test_every_button_is_a_touch_target(env, page, qtbot):

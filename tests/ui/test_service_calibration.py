@@ -124,15 +124,18 @@ def calibrate_ph(qtbot, tab: CalibrationTab, console, second: float, probe: floa
 
 
 def sign(qtbot, page, username: str | None, password: str) -> None:
-    if username is not None:
-        dialog = dialog_of(qtbot, page)
-        type_on(qtbot, dialog.keyboard, username)
-        tap(qtbot, button(dialog, "OK"))
-        qtbot.waitUntil(lambda: page.dialog is not dialog, timeout=5000)
+    """The signing dialog, by touch: it says what is signed; the user name (first
+    signature), Enter to the password, the password, Sign."""
     dialog = dialog_of(qtbot, page)
-    assert dialog.line_edit.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.values["record"].text().startswith("calibration of ")
+    assert dialog.values["meaning"].text().startswith("Performed")
+    if username is not None:
+        type_on(qtbot, dialog.keyboard, username)
+        tap(qtbot, button(dialog.keyboard, "Enter"))
+    assert dialog.keyboard.target() is dialog.password_edit
+    assert dialog.password_edit.echoMode() == QLineEdit.EchoMode.Password
     type_on(qtbot, dialog.keyboard, password)
-    tap(qtbot, button(dialog, "OK"))
+    tap(qtbot, button(dialog, "Sign"))
     qtbot.waitUntil(lambda: page.dialog is not dialog, timeout=5000)
 
 

@@ -165,3 +165,19 @@ def test_the_run_screen_shows_growth_and_still_fits_1280_by_800(qtbot, tmp_path)
     )
     window.close()
     console.stop()
+
+
+def test_a_disabled_account_is_signed_out_with_the_reason(qtbot, tmp_path):
+    console, window = console_shell(qtbot, ConsoleOptions(data_dir=str(tmp_path), demo=True))
+    users = console.records.users
+    window._signed_in(users.login("operator", DEMO_PASSWORD))
+    assert window.stack.currentWidget() is not window.login
+    users.disable(users.login("admin", DEMO_PASSWORD), "operator", "left the company")
+    window._check_inactivity()  # the shell's 5-second tick, not waited for
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.login, timeout=5000)
+    assert window.session is None
+    assert window.login.names_message.text() == (
+        "Your account was disabled by an administrator: sign in again is not possible."
+    )
+    window.close()
+    console.stop()

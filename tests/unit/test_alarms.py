@@ -11,6 +11,10 @@ from app.batch.alarms import (
     Kind,
     Priority,
 )
+from app.store.actor import SYSTEM, Actor
+
+ADA = Actor("3", "Ada Operator", "operator")
+GRACE = Actor("4", "Grace Supervisor", "supervisor")
 
 TEMP_HI = AlarmDefinition(
     "TEMP_HI",
@@ -64,15 +68,15 @@ def test_acknowledge_and_return_to_normal_in_either_order():
         alarms.evaluate(float(second), {"temp": 39.0})
     assert alarms.active() == [("TEMP_HI", AlarmState.UNACKNOWLEDGED, Priority.HIGH)]
     with pytest.raises(PermissionError):
-        alarms.acknowledge("TEMP_HI", "", 15.0)
-    alarms.acknowledge("TEMP_HI", "ada", 15.0)
+        alarms.acknowledge("TEMP_HI", SYSTEM, 15.0)
+    alarms.acknowledge("TEMP_HI", ADA, 15.0)
     alarms.evaluate(16.0, {"temp": 37.0})
     assert states(events)[-2:] == [AlarmState.ACKNOWLEDGED, AlarmState.NORMAL]
     for second in range(20, 40):
         alarms.evaluate(float(second), {"temp": 39.0})
     alarms.evaluate(41.0, {"temp": 37.0})
     assert states(events)[-1] is AlarmState.RETURNED_UNACKNOWLEDGED
-    alarms.acknowledge("TEMP_HI", "ada", 42.0)
+    alarms.acknowledge("TEMP_HI", ADA, 42.0)
     assert states(events)[-1] is AlarmState.NORMAL and alarms.active() == []
     assert "heater" in events[0].message  # the defined operator response travels with it
 
@@ -80,15 +84,15 @@ def test_acknowledge_and_return_to_normal_in_either_order():
 def test_shelved_alarm_comes_back_when_its_time_ends():
     alarms, events = manager()
     with pytest.raises(ValueError, match="reason"):
-        alarms.shelve("TEMP_HI", "grace", " ", 600, 0.0)
-    alarms.shelve("TEMP_HI", "grace", "heater being replaced", 600, 0.0)
+        alarms.shelve("TEMP_HI", GRACE, " ", 600, 0.0)
+    alarms.shelve("TEMP_HI", GRACE, "heater being replaced", 600, 0.0)
     for second in range(0, 600, 5):
         alarms.evaluate(float(second), {"temp": 39.0})
     assert AlarmState.UNACKNOWLEDGED not in states(events)
     for second in range(600, 620):
         alarms.evaluate(float(second), {"temp": 39.0})
     assert states(events)[-1] is AlarmState.UNACKNOWLEDGED
-    assert events[0].user == "grace" and events[0].reason == "heater being replaced"
+    assert events[0].actor == GRACE and events[0].reason == "heater being replaced"
 
 
 def test_suppressed_by_design_during_a_phase():
@@ -166,6 +170,6 @@ def test_an_unacknowledged_alarm_survives_a_suppressing_phase():
 
 def test_an_out_of_service_alarm_cannot_be_shelved_back_into_service():
     alarms, _ = manager()
-    alarms.remove_from_service("TEMP_HI", "grace", "probe replaced", 0.0)
+    alarms.remove_from_service("TEMP_HI", GRACE, "probe replaced", 0.0)
     with pytest.raises(ValueError, match="cannot be shelved"):
-        alarms.shelve("TEMP_HI", "grace", "x", 60, 1.0)
+        alarms.shelve("TEMP_HI", GRACE, "x", 60, 1.0)

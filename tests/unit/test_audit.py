@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from app.store import checks
 from app.store.audit import AuditEntry, ReasonRequired, entry_hash, verify
 from app.store.checks import verify_database
 from app.store.db import connect, open_database
@@ -107,7 +108,8 @@ def test_replaced_entry_with_recomputed_hash_breaks_the_next_link(db):
     assert not result.ok and result.first_bad_id == 4
 
 
-def test_checkpoint_verification_is_incremental(db):
+def test_checkpoint_verification_is_incremental(db, monkeypatch):
+    monkeypatch.setattr(checks, "STARTUP_FULL_MAX", 0)  # as for a long trail
     result, reached = verify_database(db, full=False)
     assert result.ok
     conn = connect(db)
@@ -184,7 +186,8 @@ def test_two_writers_on_one_file_keep_one_chain(db):
     assert result.ok and result.count == 20
 
 
-def test_removing_the_checkpoint_entry_is_noticed_at_start_up(db):
+def test_removing_the_checkpoint_entry_is_noticed_at_start_up(db, monkeypatch):
+    monkeypatch.setattr(checks, "STARTUP_FULL_MAX", 0)  # as for a long trail
     _, reached = verify_database(db)
     conn = connect(db)
     conn.execute("INSERT OR REPLACE INTO audit_checkpoint VALUES (1, ?, ?, 'now')", reached)
@@ -200,3 +203,19 @@ def test_removing_the_checkpoint_entry_is_noticed_at_start_up(db):
     )
     result, _ = verify_database(db, full=False)
     assert not result.ok and result.first_bad_id == reached[0] and "removed" in result.message
+
+
+def test_two_writers_on_a_sealed_file_both_seal(tmp_path):
+    """The console and `celldeck users` beside it: each commit sealed by whichever
+    process made it, with the installation key found beside the records."""
+    from app.records import Records
+
+    records = Records.open(tmp_path)
+    cli = StoreWriter(records.path, "WS-CLI").start()
+    for i in range(5):
+        records.writer.record(entry(i))
+        cli.record(entry(i))
+    cli.close()
+    records.close()
+    result, _ = verify_database(records.path)
+    assert result.ok and result.seal is not None and result.seal.head_id == result.head_id

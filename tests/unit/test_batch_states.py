@@ -11,6 +11,9 @@ from app.batch.states import (
     State,
     Trigger,
 )
+from app.store.actor import Actor
+
+ADA = Actor("3", "Ada Operator", "operator")
 
 
 def machine(state=State.IDLE):
@@ -21,10 +24,10 @@ def machine(state=State.IDLE):
 @pytest.mark.parametrize("start, command", sorted(COMMANDS, key=str), ids=str)
 def test_every_legal_command(start, command):
     sm, log = machine(start)
-    transition = sm.command(command, Trigger.OPERATOR, "ada", "test")
+    transition = sm.command(command, Trigger.OPERATOR, ADA, "test")
     assert sm.state is COMMANDS[(start, command)]
     assert log == [transition]
-    assert (transition.old, transition.cause, transition.actor) == (start, command.value, "ada")
+    assert (transition.old, transition.cause, transition.actor) == (start, command.value, ADA)
     assert transition.time_utc.endswith("Z")
 
 
@@ -42,7 +45,7 @@ ILLEGAL = [(s, c) for s in State for c in Command if (s, c) not in COMMANDS]
 def test_every_illegal_command_is_refused_and_changes_nothing(start, command):
     sm, log = machine(start)
     with pytest.raises(IllegalCommand, match=start.value):
-        sm.command(command, Trigger.OPERATOR, "ada")
+        sm.command(command, Trigger.OPERATOR, ADA)
     assert sm.state is start and log == []
 
 
@@ -52,13 +55,13 @@ def test_a_transition_that_cannot_be_recorded_does_not_happen():
 
     sm = BatchStateMachine(refuse)
     with pytest.raises(OSError):
-        sm.command(Command.START, Trigger.OPERATOR, "ada")
+        sm.command(Command.START, Trigger.OPERATOR, ADA)
     assert sm.state is State.IDLE
 
 
 def test_a_whole_batch_with_a_hold_by_interlock():
     sm, log = machine()
-    sm.command(Command.START, Trigger.OPERATOR, "ada")
+    sm.command(Command.START, Trigger.OPERATOR, ADA)
     sm.command(Command.HOLD, Trigger.INTERLOCK, "instrument", "door opened")
     sm.complete()
     sm.command(Command.RESTART, Trigger.OPERATOR, "grace", "door closed, checked")

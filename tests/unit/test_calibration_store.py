@@ -168,7 +168,7 @@ def host(records):
     host.link, host.values = LinkState.CONNECTED, dict(READY)
     supervisor = login(records, "supervisor")
     library = RecipeLibrary(records.users, records.signatures, records.path)
-    version = library.import_recipe(load_recipe_file(DEMO), str(supervisor.user_id), "Demo")
+    version = library.import_recipe(load_recipe_file(DEMO), "system", "CellDeck")  # not hers
     library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
     yield host, version.id
     host.close()

@@ -11,10 +11,12 @@ from app.batch.engine import BatchEngine
 from app.batch.journal import JournalEntry, JournalMismatch
 from app.batch.recipe import load_recipe_file
 from app.batch.states import State
+from app.store.actor import Actor
 from hardware.commands import RunPump, SetRotor, SetValve
 from hardware.driver import InstrumentError
 from hardware.protocol import CHANNEL_INDEX, CHANNELS
 
+OP = Actor("1", "Olga Operator", "operator")
 DEMO = Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml"
 
 
@@ -34,7 +36,7 @@ class MemoryRecord:
     def step_finished(self, number: int, name: str, process_s: float) -> None:
         self.entries.append(JournalEntry(number, "end", {"process_s": process_s}))
 
-    def note(self, number: int, text: str) -> None:
+    def note(self, number: int, text: str, actor=None) -> None:
         self.notes.append(text)
 
     def answered(self, number, prompt, answer, user) -> None:
@@ -61,8 +63,8 @@ def engine_at_prime(sent: list) -> tuple[BatchEngine, MemoryRecord]:
     record = MemoryRecord()
     engine = BatchEngine(recipe, recipe.resolve(), lambda c: sent.append(c) or "ok", record)
     engine.on_sample(1, 1000, values(p1_vol=100.0))
-    engine.start("op")
-    engine.answer("confirmed", "op")
+    engine.start(OP)
+    engine.answer("confirmed", OP)
     assert engine.current_step == 2
     return engine, record
 
@@ -98,9 +100,9 @@ def test_a_killed_run_replays_to_its_wait_and_moves_only_the_rest():
     )
     assert resent == [] and recovered.current_step == 2  # replay sends nothing
     recovered.on_sample(1, 16_000, values(p1_vol=114.0))  # the instrument went on alone
-    recovered.recovered("op")
+    recovered.recovered(OP)
     assert recovered.state is State.HELD
-    recovered.restart("op", "checked")
+    recovered.restart(OP, "checked")
     pumped = [c for c in resent if isinstance(c, RunPump) and c.rate_ml_min]
     assert len(pumped) == 1 and pumped[0].rate_ml_min == -60.0
     assert pumped[0].volume_ml == pytest.approx(6.0)  # 10 mL less the 4 already moved
@@ -140,23 +142,23 @@ def test_a_refused_phase_command_holds_the_run_and_is_sent_again_at_restart():
 
     engine = BatchEngine(recipe, recipe.resolve(), send, record)
     engine.on_sample(1, 1000, values())
-    engine.start("op")
-    engine.answer("confirmed", "op")
+    engine.start(OP)
+    engine.answer("confirmed", OP)
     assert engine.state is State.HELD and "VALVE refused" in engine.held_reason
-    engine.restart("op", "door closed")
+    engine.restart(OP, "door closed")
     assert SetValve("buffer", True) in sent
 
 
 def test_pause_waits_for_the_step_to_end_and_resume_goes_on_with_the_next():
     sent: list = []
     engine, record = engine_at_prime(sent)
-    engine.pause("op")
+    engine.pause(OP)
     assert engine.state is State.PAUSING
     engine.on_sample(1, 11_000, values(p1_vol=110.0))  # the prime goes on while pausing
     engine.on_sample(1, 21_000, values(p1_vol=120.0))  # and ends
     assert engine.state is State.PAUSED and engine.current_step == 3
     assert [e.step for e in record.entries if e.kind == "start"] == [1, 2]  # no step 3 yet
-    engine.resume("op")
+    engine.resume(OP)
     assert engine.state is State.RUNNING
     assert [e.step for e in record.entries if e.kind == "start"] == [1, 2, 3]
 
@@ -165,8 +167,8 @@ def test_stop_lets_the_transfer_under_way_finish_then_stops_everything():
     sent: list = []
     engine, record = engine_at_prime(sent)
     with pytest.raises(ValueError, match="reason"):
-        engine.stop("op", " ")
-    engine.stop("op", "donor sample rejected")
+        engine.stop(OP, " ")
+    engine.stop(OP, "donor sample rejected")
     assert engine.state is State.STOPPING
     engine.on_sample(1, 6_000, values(p1_vol=105.0))
     assert engine.state is State.STOPPING  # 5 of 10 mL moved
@@ -174,7 +176,7 @@ def test_stop_lets_the_transfer_under_way_finish_then_stops_everything():
     assert engine.state is State.STOPPED
     assert sent[-3:] == [RunPump(1, 0.0), RunPump(2, 0.0), SetRotor(0.0)]
     assert record.states[-2:] == ["Stopping", "Stopped"]
-    engine.reset("op")
+    engine.reset(OP)
     assert engine.state is State.IDLE
 
 
@@ -184,15 +186,15 @@ def test_an_alarm_that_holds_the_batch_holds_it_once_after_its_delay():
     sent: list = []
     engine = BatchEngine(recipe, recipe.resolve(), lambda c: sent.append(c) or "ok", record)
     engine.on_sample(1, 0, values())
-    engine.start("op")
-    engine.answer("confirmed", "op")
+    engine.start(OP)
+    engine.answer("confirmed", OP)
     engine.on_sample(1, 1_000, values(pressure=300.0))
     assert engine.state is State.RUNNING  # on-delay 5 s not yet over
     engine.on_sample(1, 7_000, values(pressure=310.0))
     assert engine.state is State.HELD and "LINE_PRESSURE_HIGH" in engine.held_reason
     came = [e for e in record.alarm_events if e.tag == "LINE_PRESSURE_HIGH"]
     assert [e.new.value for e in came] == ["unacknowledged"]
-    engine.acknowledge("LINE_PRESSURE_HIGH", "op")
+    engine.acknowledge("LINE_PRESSURE_HIGH", OP)
     assert engine.alarms.active()[0][1].value == "acknowledged"
 
 
@@ -216,8 +218,8 @@ def test_an_interlock_while_restarting_leaves_the_run_held_not_broken():
         return "ok"
 
     engine.send = send
-    engine.restart("op", "cleared")
+    engine.restart(OP, "cleared")
     assert engine.state is State.HELD and "BUBBLE" in engine.held_reason
-    engine.restart("op", "cleared again")
+    engine.restart(OP, "cleared again")
     assert engine.state is State.RUNNING
     assert record.states[-6:] == ["Held", "Restarting", "Holding", "Held", "Restarting", "Running"]

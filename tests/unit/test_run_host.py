@@ -12,12 +12,13 @@ from app.batch.host import PrestartFailed, RunHost
 from app.batch.recipe import load_recipe_file
 from app.batch.states import State, Trigger
 from app.records import DEMO_PASSWORD, Records
+from app.store.actor import INSTRUMENT
 from app.store.recipes import RecipeLibrary
 from app.store.users import PermissionDenied
 from hardware.commands import SetSetpoint
 from hardware.connection import LinkState, Sample
 from hardware.driver import Identity
-from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES
+from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES, Event
 
 DEMO = Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml"
 READY = {"door": 0.0, "state": 0.0, "ilk": 0.0, "temp_sp": 37.0}
@@ -32,7 +33,7 @@ def setting(tmp_path):
     host.link, host.values = LinkState.CONNECTED, dict(READY)
     supervisor = records.users.login("supervisor", DEMO_PASSWORD)
     library = RecipeLibrary(records.users, records.signatures, records.path)
-    version = library.import_recipe(load_recipe_file(DEMO), str(supervisor.user_id), "Demo")
+    version = library.import_recipe(load_recipe_file(DEMO), "system", "CellDeck")
     library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
     yield records, host, sent, version.id
     host.close()
@@ -67,7 +68,7 @@ def test_after_a_fault_only_a_supervisor_restarts(setting):
     records, host, _, version = setting
     operator = login(records, "operator")
     host.start(operator, version, "B-1", "B-1")
-    host.engine.hold(Trigger.INTERLOCK, "instrument", "interlock DOOR")
+    host.engine.hold(Trigger.INTERLOCK, INSTRUMENT, "interlock DOOR")
     with pytest.raises(PermissionDenied):
         host.restart(operator, "door closed again")
     host.restart(login(records, "supervisor"), "door closed again, checked")
@@ -269,3 +270,86 @@ def test_a_resumed_run_does_not_watch_fold_expansion_against_the_band():
     tags = {d.tag for d in resumed.alarm_definitions}
     assert "BAND_MU_H" in tags and "BAND_LOG10_FOLD" not in tags
     assert resumed.step_starts_s == [0.0, 60.0]
+
+
+def _hot(t0_s: float, seconds: float, temp: float) -> list:
+    """One sample a second with the chamber at ``temp``."""
+    column = CHANNEL_INDEX["temp"]
+    samples = _samples(t0_s, seconds / 3600.0, 1.0, lambda h: 0.0)
+    return [replace(s, values=(*s.values[:column], temp, *s.values[column + 1 :])) for s in samples]
+
+
+def _who(records, run_id: int) -> list[tuple[str, str, str, str]]:
+    records.writer.call(lambda ctx: None)  # everything queued is written
+    with sqlite3.connect(records.path) as conn:
+        return conn.execute(
+            "SELECT action, object_id, user_id, user_name FROM audit WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        ).fetchall()
+
+
+def test_every_row_names_who_acted_person_or_system(setting):
+    """The operator starts, the supervisor acknowledges, a service engineer who signs in
+    mid-run acknowledges the next one, the system raises alarms and starts steps, the
+    instrument's interlock holds: each row carries that actor's own id."""
+    records, host, _, version = setting
+    operator, supervisor = login(records, "operator"), login(records, "supervisor")
+    run_id = host.start(operator, version, "B-1", "B-1")
+    host.on_samples(_hot(0.0, 90.0, 39.0))  # CHAMBER_OVERTEMP after its 60 s delay
+    host.acknowledge(supervisor, "CHAMBER_OVERTEMP")
+    host.on_samples(_hot(90.0, 30.0, 37.0))
+    host.on_samples(_hot(120.0, 90.0, 39.0))
+    service = login(records, "service")  # signs in while the run goes on
+    host.acknowledge(service, "CHAMBER_OVERTEMP")
+    host.answer(operator, "confirmed")
+    host.on_events([Event(300_000, "INTERLOCK", {"name": "DOOR", "state": "ON"})])
+    rows = _who(records, run_id)
+    ids = {"operator": str(operator.user_id), "supervisor": str(supervisor.user_id)}
+    ids["service"] = str(service.user_id)
+
+    def by(action: str, new: str | None = None) -> list[str]:
+        return [r[2] for r in rows if r[0] == action and (new is None or new in r[1])]
+
+    assert by("run.create") == [ids["operator"]]
+    assert by("run.state")[0] == ids["operator"]  # Idle -> Running: the operator's Start
+    assert set(by("step.start")) == {"system"}  # steps begin by themselves
+    assert by("alarm.unacknowledged") == ["system", "system"]
+    assert by("alarm.acknowledged") == [ids["supervisor"], ids["service"]]
+    assert by("step.answer") == [ids["operator"]]
+    held = [r for r in rows if r[0] == "run.state"][-2:]  # Running -> Holding -> Held
+    assert {r[2] for r in held} == {"instrument"} and held[0][3] == "Instrument"
+    assert ids["operator"] not in {r[2] for r in rows if r[0].startswith("alarm.")}
+
+
+def test_recovery_is_the_systems_act_and_alarms_come_back_unacknowledged(setting):
+    """The console dies with an unacknowledged alarm: the console that takes the run up
+    records its hold as the recovery identity, and the alarm is back, unacknowledged,
+    with its original activation time."""
+    records, host, sent, version = setting
+    operator = login(records, "operator")
+    run_id = host.start(operator, version, "B-1", "B-1")
+    host.on_samples(_hot(0.0, 90.0, 39.0))
+    (alarm,) = [a for a in host.status().alarms if a.tag == "CHAMBER_OVERTEMP"]
+    assert alarm.state == "unacknowledged"
+    activated = host.engine.alarms.alarms["CHAMBER_OVERTEMP"].active_since
+    records.writer.call(lambda ctx: None)
+    # the console dies here: a new host on the same records takes the run up
+    again = RunHost(records, lambda c: sent.append(c) or "ok")
+    again.identity = host.identity
+    again.link, again.values = LinkState.CONNECTED, dict(READY)
+    again.find_unfinished()
+    assert again.engine is not None and again.engine._recovering
+    again.on_samples(_hot(90.0, 5.0, 39.0))  # the instrument is back, still hot
+    assert again.engine.state is State.HELD
+    restored = again.engine.alarms.alarms["CHAMBER_OVERTEMP"]
+    assert restored.state.value == "unacknowledged" and restored.active_since == activated
+    assert [a.tag for a in again.status().alarms if a.state == "unacknowledged"] == [
+        "CHAMBER_OVERTEMP"
+    ]
+    recovery = [r for r in _who(records, run_id) if r[0] == "run.state"][-2:]
+    assert {r[2] for r in recovery} == {"recovery"}
+    with pytest.raises(PermissionDenied):  # the operator may not restart after a recovery
+        again.restart(operator, "go on")
+    again.acknowledge(login(records, "supervisor"), "CHAMBER_OVERTEMP")
+    assert again.engine.alarms.alarms["CHAMBER_OVERTEMP"].state.value == "acknowledged"
+    again.close()

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from app.records import DEMO_PASSWORD, Records
-from app.store.security import SecurityPolicy
+from app.store.security import RULE_LETTERS_DIGITS, RULE_NOT_COMMON, SecurityPolicy
 from app.store.settings import SETTINGS, SettingsService, validate
 from app.store.users import AuthError, PermissionDenied
 
@@ -54,6 +54,10 @@ def test_defaults_come_from_the_security_policy(settings):
         "password_max_age_days": 90,
         "max_failed_logins": 5,
         "serial_port": "",
+        "password_rule": RULE_LETTERS_DIGITS,
+        "duty_step_verifier": True,  # duties kept apart: on unless a site decides otherwise
+        "duty_batch_review": True,
+        "duty_recipe_approval": True,
     }
     assert settings.policy() == SecurityPolicy()
     assert all(item.changed_by is None for item in settings.current())
@@ -209,3 +213,23 @@ def test_the_console_connects_to_the_serial_port_the_site_set(tmp_path):
         assert given.port == "socket://127.0.0.1:9"  # --port wins over the setting
     finally:
         given.stop()
+
+
+def test_the_password_rule_is_a_site_setting(records, settings):
+    users = records.users
+    admin = users.login("admin", DEMO_PASSWORD)
+    with pytest.raises(ValueError, match="needs letters and digits, or must be a passphrase"):
+        users.reset_password(admin, "operator", "tulipgardens", "forgotten")
+    with pytest.raises(ValueError, match="Password rule must be one of: "):
+        settings.set(admin, "password_rule", "anything goes", "site policy")
+    settings.set(admin, "password_rule", RULE_NOT_COMMON, "site policy: long passwords")
+    users.policy = settings.policy()  # as the Admin page does after a change
+    assert users.policy.password_rule == RULE_NOT_COMMON
+    users.reset_password(admin, "operator", "tulipgardens", "forgotten")  # letters only: fine
+    with pytest.raises(ValueError, match="may not be a common password"):
+        users.reset_password(admin, "operator", "password12", "forgotten")  # never fine
+    assert changes(records)[-1][2:] == (
+        RULE_LETTERS_DIGITS,
+        RULE_NOT_COMMON,
+        "site policy: long passwords",
+    )

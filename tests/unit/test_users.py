@@ -1,11 +1,21 @@
 """Users, roles, log-in, lockout, passwords, permissions and electronic signatures."""
 
+import time
+
 import pytest
 
 from app.store.db import connect, open_database
-from app.store.security import PERMISSIONS, PasswordRejected, Permission, Role
+from app.store.security import (
+    PERMISSIONS,
+    RULE_NOT_COMMON,
+    PasswordRejected,
+    Permission,
+    Role,
+    SecurityPolicy,
+    check_policy,
+)
 from app.store.signatures import Meaning, SignatureService
-from app.store.users import AuthError, PermissionDenied, UserService
+from app.store.users import AuthError, PermissionDenied, SessionEnded, UserService
 from app.store.writer import StoreWriter
 
 ADMIN_PW = "admin-secret-1"
@@ -198,3 +208,134 @@ def test_a_wrong_password_does_not_reveal_a_disabled_account(service):
     service.disable(admin, "service", "left")
     with pytest.raises(AuthError, match="not recognised"):
         service.login("service", "wrong-password-1")
+
+
+# ---------------------------------------------------------------- password rule (issue 14)
+SEQUENTIAL = "a password may not be a run or a repeat of characters"
+COMMON = "a password may not be a common password"
+
+
+@pytest.mark.parametrize(
+    ("weak", "rule"),
+    [
+        ("aaaaaaaaaa", SEQUENTIAL),
+        ("1234567890", SEQUENTIAL),
+        ("abcdefghij", SEQUENTIAL),
+        ("qwertyuiop", SEQUENTIAL),
+        ("1qaz2wsx3edc", SEQUENTIAL),
+        ("password12", COMMON),
+        ("P@ssw0rd2024", COMMON),
+        ("tulipgardens", "a password needs letters and digits, or must be a passphrase of"),
+    ],
+)
+def test_weak_passwords_are_refused_with_the_rule_they_break(weak, rule):
+    with pytest.raises(PasswordRejected, match=f"^{rule}"):
+        check_policy(SecurityPolicy(), "ada", weak, [])
+
+
+def test_letters_and_digits_or_a_passphrase_of_four_words_pass(service):
+    for good in ("tulip-garden-7", "correct horse battery staple", "Correct-Horse-Battery-Staple"):
+        check_policy(SecurityPolicy(), "ada", good, [])
+    with pytest.raises(PasswordRejected, match="passphrase of at least 4 words"):
+        check_policy(SecurityPolicy(), "ada", "correct horse battery", [])
+    admin = service.login("root", ADMIN_PW)
+    with pytest.raises(PasswordRejected, match=COMMON):
+        service.add_user(admin, "ada", "Ada", Role.OPERATOR, "password12", "new starter")
+    service.add_user(admin, "ada", "Ada", Role.OPERATOR, "correct horse battery staple", "new")
+    assert service.login("ada", "correct horse battery staple").must_change_password
+
+
+def test_the_site_rule_can_drop_letters_and_digits_but_never_common_or_sequential():
+    lenient = SecurityPolicy(password_rule=RULE_NOT_COMMON)
+    check_policy(lenient, "ada", "tulipgardens", [])  # letters only: fine under this rule
+    with pytest.raises(PasswordRejected, match=COMMON):
+        check_policy(lenient, "ada", "password12", [])
+    with pytest.raises(PasswordRejected, match=SEQUENTIAL):
+        check_policy(lenient, "ada", "aaaaaaaaaa", [])
+
+
+# ---------------------------------------------------------------- sessions end (issue 14)
+DISABLED = "your account was disabled by an administrator: sign in again is not possible"
+
+
+def session_entries(users):
+    conn = connect(users.db_path, readonly=True)
+    rows = conn.execute(
+        "SELECT user_id, object_id, new_value FROM audit WHERE action = 'session.ended'"
+    ).fetchall()
+    conn.close()
+    return rows
+
+
+def test_disabling_a_user_ends_an_open_session_at_once_and_it_is_audited(service):
+    operator = login(service, Role.OPERATOR)
+    service.require(operator, Permission.RUN_OPERATE, "run", "1")
+    service.disable(service.login("root", ADMIN_PW), "operator", "left the company")
+    with pytest.raises(SessionEnded, match=f"^{DISABLED}$"):
+        service.require(operator, Permission.RUN_OPERATE, "run", "1")
+    with pytest.raises(SessionEnded, match=DISABLED):  # still ended, audited once
+        service.require(operator, Permission.RUN_OPERATE, "run", "1")
+    with pytest.raises(SessionEnded, match=DISABLED):  # no signature either
+        service.reauthenticate(operator, PW[Role.OPERATOR] + "x")
+    assert session_entries(service) == [(str(operator.user_id), "operator", "account disabled")]
+
+
+def change_role_outside_celldeck(db_path, username, role):
+    """What an insider with the file does (triggers that guard accounts dropped first)."""
+    conn = connect(db_path)
+    triggers = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'users'"
+    ).fetchall()
+    for (name,) in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("UPDATE users SET role = ? WHERE username = ?", (role, username))
+    conn.commit()
+    conn.close()
+
+
+def test_a_changed_role_or_a_locked_account_ends_the_session_too(service):
+    supervisor = login(service, Role.SUPERVISOR)
+    change_role_outside_celldeck(service.db_path, "supervisor", "operator")
+    with pytest.raises(SessionEnded, match="role was changed from supervisor to operator"):
+        service.require(supervisor, Permission.RUN_OPERATE, "run", "1")
+    service_session = login(service, Role.SERVICE)
+    for _ in range(service.policy.max_failed_logins):  # someone guesses at another desk
+        with pytest.raises(AuthError):
+            service.login("service", "not-the-password-1")
+    signatures = SignatureService(service, service.db_path)
+    with pytest.raises(SessionEnded, match="your account was locked"):
+        signatures.sign(
+            service_session, PW[Role.SERVICE] + "x", Meaning.PERFORMED, "t", "1", "x", "service"
+        )
+    notes = [note for _, _, note in session_entries(service)]
+    assert notes == ["role changed: supervisor -> operator", "account locked"]
+
+
+def test_require_with_the_account_check_stays_under_two_milliseconds(service):
+    operator = login(service, Role.OPERATOR)
+    rounds = 200
+    started = time.perf_counter()
+    for _ in range(rounds):
+        service.require(operator, Permission.RUN_OPERATE, "run", "1")
+    per_call = (time.perf_counter() - started) / rounds
+    assert per_call < 0.002, f"require takes {per_call * 1000:.2f} ms"
+
+
+# ---------------------------------------------------------------- users init (issue 14)
+def test_init_counts_only_administrators_who_are_people(tmp_path):
+    path = open_database(tmp_path)
+    writer = StoreWriter(path, "WS-T").start()
+    try:
+        users = UserService(writer, path)
+        users.automation_session("automation", "Automation (headless runner)")
+        users.automation_session("automation-verifier", "Automation verifier (headless runner)")
+        assert users.has_users() and not users.has_administrator()
+        users.create_first_administrator("root", "Grace Admin", ADMIN_PW)
+        assert users.login("root", ADMIN_PW).role is Role.ADMINISTRATOR
+        with pytest.raises(PermissionDenied, match="an administrator already exists"):
+            users.create_first_administrator("root2", "Other", "another-pass-1")
+        users.disable(users.login("root", ADMIN_PW), "automation", "retired")  # not counted
+        with pytest.raises(PermissionDenied, match="an administrator already exists"):
+            users.create_first_administrator("root2", "Other", "another-pass-1")
+    finally:
+        writer.close()

@@ -92,3 +92,24 @@ def test_users_cli_without_a_database_says_so(tmp_path):
         stdin="admin-pass-123\nadmin-pass-123\n",
     )
     assert fresh.returncode == 0, fresh.stderr
+
+
+def test_users_init_works_after_a_headless_run_made_the_automation_accounts(tmp_path):
+    from app.store.db import open_database
+    from app.store.users import UserService
+    from app.store.writer import StoreWriter
+
+    path = open_database(tmp_path)
+    writer = StoreWriter(path, "WS-T").start()
+    users = UserService(writer, path)
+    users.automation_session("automation", "Automation (headless runner)")
+    users.automation_session("automation-verifier", "Automation verifier (headless runner)")
+    writer.close()
+    init = ("users", "init", "--username", "root", "--full-name", "Grace")
+    weak = celldeck(tmp_path, *init, stdin="password12\n")
+    assert weak.returncode == 1
+    assert "refused: a password may not be a common password" in weak.stderr
+    made = celldeck(tmp_path, *init, stdin="admin-pass-123\n")
+    assert made.returncode == 0 and "administrator root created" in made.stdout, made.stderr
+    again = celldeck(tmp_path, "users", "init", "--username", "b", "--full-name", "B", stdin="x\n")
+    assert again.returncode == 1 and "an administrator already exists" in again.stderr

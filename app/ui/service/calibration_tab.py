@@ -59,10 +59,12 @@ from app.service.calibration import (
 )
 from app.store.calibrations import CalibrationRecord, CalibrationService, default_due_days
 from app.store.security import Permission
+from app.store.signing import SigningRequest, calibration_request
 from app.ui import theme
-from app.ui.dialogs import KeypadDialog, TextEntryDialog
+from app.ui.dialogs import KeypadDialog
 from app.ui.page_kit import plain_sentence, short_utc, touch_button, touch_table
 from app.ui.service.page import ServicePage, ServiceTab
+from app.ui.signing_dialog import ask_signature
 from hardware.driver import Identity, RawReading
 
 READ_SAMPLES = 20  # RAW? readings averaged per standard ...
@@ -841,22 +843,17 @@ class CalibrationTab(ToolTab):
         self._signature(lambda password, username: self._check(result, password, username))
 
     def _signature(self, then: Callable[[str, str | None], None]) -> None:
-        """The password (and, at the session's first signature, the user name first)."""
-        session = self.page.session()
-        if session is None:
+        """The signing dialog: what is signed and what it causes, then the password (and,
+        at the session's first signature, the user name)."""
+        session, result, identity = self.page.session(), self.result, self.identity
+        if session is None or result is None or identity is None:
             return
-        meaning = "Sign the calibration (performed)"
-        if session.signed_once:
-            dialog = TextEntryDialog(meaning, "Your password", True, parent=self)
-            self.page.open_dialog(dialog, lambda: then(dialog.text(), None))
-            return
-        name = TextEntryDialog(meaning, "Your user name (first signature)", parent=self)
+        ask_signature(self.page, self._request(result, identity.serial), session, then)
 
-        def named() -> None:
-            dialog = TextEntryDialog(meaning, "Your password", True, parent=self)
-            self.page.open_dialog(dialog, lambda: then(dialog.text(), name.text()))
-
-        self.page.open_dialog(name, named)
+    @staticmethod
+    def _request(result: CalibrationResult, serial: str) -> SigningRequest:
+        """The calibration's signature in words (shown, then stored with it)."""
+        return calibration_request(CHANNEL_LABELS.get(result.channel, result.channel), serial)
 
     def _busy(self, busy: bool, text: str = "") -> None:
         self.applying = busy
@@ -961,7 +958,14 @@ class CalibrationTab(ToolTab):
             self.load_current()
 
         self.background.submit(
-            lambda: service.record(session, password, result, serial, username=username),
+            lambda: service.record(
+                session,
+                password,
+                result,
+                serial,
+                username=username,
+                statement=self._request(result, serial).statement,
+            ),
             recorded,
         )
 
