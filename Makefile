@@ -23,9 +23,10 @@ run: $(STAMP)
 	tools/qt-system-libs.sh display
 	$(BIN)/celldeck --demo
 
+# three workers on two cores: a third of the run waits on simulators in real time
 test: $(STAMP)
 	$(BIN)/ruff check app hardware tests
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n 3 --dist load
 
 lint: $(STAMP)
 	$(BIN)/ruff check app hardware tests

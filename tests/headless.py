@@ -22,7 +22,7 @@ def complete_demo_run(data_dir: Path, batch: str, *extra: str) -> subprocess.Com
         batch,
         "--simulator",
         "--speed",
-        "150",
+        "400",
         "--auto-confirm",
         "--data-dir",
         str(data_dir),

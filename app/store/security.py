@@ -62,6 +62,25 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
 }
 assert set(PERMISSIONS) == set(Permission), "every permission needs its roles"
 
+PERMISSION_WORDS: dict[Permission, str] = {
+    Permission.RUN_OPERATE: "operate a run",
+    Permission.RUN_ABORT: "stop or abort a run",
+    Permission.RUN_RECOVER: "restart a run held by a fault",
+    Permission.ALARM_ACKNOWLEDGE: "acknowledge alarms",
+    Permission.ALARM_SHELVE: "shelve alarms",
+    Permission.RECIPE_APPROVE: "approve or retire recipes",
+    Permission.RECORD_REVIEW: "review and approve batch records",
+    Permission.GOLDEN_SELECT: "choose golden bands",
+    Permission.RECORD_EXPORT: "export records",
+    Permission.AUDIT_READ: "read the audit trail",
+    Permission.SERVICE_MODE: "use service mode",
+    Permission.CALIBRATE: "calibrate the instrument",
+    Permission.USER_ADMIN: "administer accounts",
+    Permission.SETTINGS_ADMIN: "change site settings",
+}
+"""What each permission lets a person do, in words: a code name is never shown."""
+assert set(PERMISSION_WORDS) == set(Permission), "every permission needs its words"
+
 
 def allowed(role: Role, permission: Permission) -> bool:
     return role in PERMISSIONS[permission]

@@ -20,6 +20,7 @@ from app.store.actor import AUTOMATION_ACCOUNTS
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import (
+    PERMISSION_WORDS,
     Permission,
     Role,
     SecurityPolicy,
@@ -230,7 +231,8 @@ class UserService:
             )
         )
         raise PermissionDenied(
-            f"{session.full_name} ({session.role.value}) may not {permission.value}"
+            f"{session.full_name} ({session.role.value}) may not "
+            f"{PERMISSION_WORDS[permission]}"
         )
 
     # ------------------------------------------------------------------ log-in

@@ -121,3 +121,48 @@ def test_console_killed_at_five_steps_resumes_the_run_each_time(tmp_path):
     spacing = 1000.0 / 20.0 * SPEED  # 20 Hz telemetry at this speed, in instrument ms
     assert gaps.max() <= 2 * spacing, f"largest hole {gaps.max()} ms at {t[gaps.argmax()]}"
     assert verify_database(db)[0].ok
+
+
+def _count(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:  # the file or the table is not there yet
+        return 0
+
+
+def test_an_unacknowledged_alarm_is_still_unacknowledged_after_a_kill_and_resume(tmp_path):
+    """The console killed while the chamber reads hot and CHAMBER_OVERTEMP waits for an
+    acknowledgement: the resumed console has it back as it was (not raised a second
+    time), and it is the resumed console's acknowledgement that clears the wait."""
+    from app.demo import seed_demo_recipes
+    from app.records import Records
+
+    records = Records.open(tmp_path, demo=True)  # training records, Demo approved
+    seed_demo_recipes(records)
+    records.close()
+    db, log = tmp_path / "celldeck.db", tmp_path / "console.log"
+    alarm = "SELECT COUNT(*) FROM audit WHERE object_id = 'CHAMBER_OVERTEMP' AND action = "
+    args = ["--speed", "150", "--kit", "CART-STD-SIM-0001", "--fault", "stuck-temp=39"]
+    with SimulatorProcess(args) as simulator:
+        first = subprocess.Popen(  # no --auto-confirm: nobody acknowledges
+            [sys.executable, "-m", "app", "run", str(RECIPES / "demo.toml"), "--batch", "B-ALARM",
+             "--port", simulator.url, "--training-records", "--timeout", "120",
+             "--data-dir", str(tmp_path)],
+            stdout=log.open("a"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        came = lambda: _count(db, alarm + "'alarm.unacknowledged'") > 0  # noqa: E731
+        _wait_for(came, "CHAMBER_OVERTEMP", first, log)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        assert _count(db, alarm + "'alarm.acknowledged'") == 0
+        resumed = _console(tmp_path, simulator.url, log, resume=True)  # --auto-confirm
+        assert resumed.wait(120) == 0, log.read_text()[-4000:]
+    assert _count(db, alarm + "'alarm.unacknowledged'") == 1  # restored, not raised again
+    assert _count(db, alarm + "'alarm.acknowledged'") == 1  # the wait it was left in
+    with sqlite3.connect(db) as conn:
+        (who,) = conn.execute(
+            "SELECT user_id FROM audit WHERE action = 'alarm.acknowledged'"
+        ).fetchone()
+    assert who == "automation"
+    assert "CHAMBER_OVERTEMP x1" in log.read_text()  # its statistics came back too

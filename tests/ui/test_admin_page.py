@@ -282,7 +282,8 @@ def test_a_non_administrator_is_refused_by_the_service(env, qtbot):
     env.idle(page)
     assert page.message.objectName() == "Error"
     assert page.message.text() == (
-        "The accounts cannot be read. Not allowed: Demo Supervisor (supervisor) may not user.admin."
+        "The accounts cannot be read. Not allowed: Demo Supervisor (supervisor) may not "
+        "administer accounts."
     )
 
 

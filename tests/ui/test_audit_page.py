@@ -190,7 +190,8 @@ def test_an_operator_is_refused_with_a_sentence(qtbot, make_page):
     assert page.table.rowCount() == 0
     assert page.message.objectName() == "Error"
     assert page.message.text().startswith("The audit trail cannot be read: Not allowed:")
-    assert "may not audit.read" in page.message.text()
+    assert "may not read the audit trail" in page.message.text()
+    assert "audit.read" not in page.message.text()  # no code name shown to a person
     assert "cannot be checked" in page.chain_label.text()
 
 

@@ -262,7 +262,7 @@ def test_refusals_are_sentences_on_the_page(env, page, qtbot, monkeypatch):
     env.idle(page)
     assert page.message.objectName() == "Error"
     assert page.message.text() == (
-        "Not approved. Not allowed: Demo Operator (operator) may not recipe.approve."
+        "Not approved. Not allowed: Demo Operator (operator) may not approve or retire recipes."
     )
     tap(qtbot, page.import_button)
     env.idle(page)

@@ -130,7 +130,7 @@ def test_a_reason_is_required_and_an_unchanged_value_is_refused(records, setting
 def test_only_an_administrator_may_change_settings(records, settings):
     for username in ("supervisor", "operator", "service"):
         session = records.users.login(username, DEMO_PASSWORD)
-        with pytest.raises(PermissionDenied, match=r"may not settings\.admin"):
+        with pytest.raises(PermissionDenied, match="may not change site settings"):
             settings.set(session, "max_failed_logins", 4, "trying")
     conn = sqlite3.connect(records.path)
     denied = conn.execute(
