@@ -80,7 +80,11 @@ class Console:
             log.info("demo mode: simulated instrument on %s", url)
         self.controller = InstrumentController(url, self.options.telemetry_hz)
         worker = self.controller.worker
-        self.host = RunHost(self.records, lambda command: worker.connection.execute(command))
+        self.host = RunHost(
+            self.records,
+            lambda command: worker.connection.execute(command),
+            keep_alive=lambda: worker.connection and worker.connection.keepalive(),
+        )
         worker.listeners.append(self.host)  # batch runs are served on the hardware thread
         worker.before_connect = self.host.find_unfinished  # a run the last console left
         self.service = ServiceHost(self.records, self.host, lambda: worker.connection)

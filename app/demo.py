@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import RecipeError, load_recipe_file
 from app.paths import resources_dir
 from app.records import DEMO_PASSWORD, Records
 from app.store.actor import SYSTEM
-from app.store.recipes import RecipeLibrary
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def seed_demo_recipes(records: Records) -> int:
             continue
         if (recipe.name, recipe.content_hash) in known:
             continue
-        version = library.import_recipe(recipe, SYSTEM.id, SYSTEM.name)  # not the approver
+        version = library.import_recipe(recipe, SYSTEM)  # not the approver
         if version.status == "draft":
             username = None if supervisor.signed_once else supervisor.username
             library.approve(supervisor, DEMO_PASSWORD, version.id, username=username)

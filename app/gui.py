@@ -45,7 +45,7 @@ def run_gui(options: ConsoleOptions) -> int:
 
 def build_shell(console: Console, controller):
     """The shell on the console's parts (also used by the UI tests)."""
-    from app.store.recipes import RecipeLibrary
+    from app.batch.library import RecipeLibrary
     from app.ui.hardware_calls import HardwareCalls
     from app.ui.run_controller import RunController
     from app.ui.shell import Shell, ShellParts

@@ -23,15 +23,16 @@ from pathlib import Path
 from app.batch.alarms import AlarmState
 from app.batch.executors import Prompt
 from app.batch.host import RunHost
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import Recipe, RecipeError, load_recipe_file
-from app.batch.run_record import UnfinishedRun, load_unfinished, unfinished_runs
+from app.batch.run_record import UnfinishedRun, load_unfinished
 from app.batch.states import State
 from app.paths import prepare_data_dir, resolve_data_dir
 from app.records import Records
 from app.store import actor
 from app.store.db import connect
 from app.store.purpose import Purpose, declare_purpose
-from app.store.recipes import RecipeLibrary
+from app.store.run_log import unfinished_runs
 from app.store.users import Session
 from hardware.commands import InstrumentCommand
 from hardware.connection import Connection, LinkState
@@ -124,7 +125,7 @@ class HeadlessRun:
             self._refuse_on_gmp_records(recipe, library)
         # the file is loaded by the console for this run (the system), not by the identity
         # that approves it: a recipe's author does not approve it (app/store/signing.py)
-        version = library.import_recipe(recipe, actor.SYSTEM.id, actor.SYSTEM.name)
+        version = library.import_recipe(recipe, actor.SYSTEM)
         if version.status == "draft" and args.auto_confirm:
             library.approve(session, password, version.id, username=session.username)
         runnable = library.runnable(version.id)  # refuses an unapproved version
@@ -179,7 +180,12 @@ class HeadlessRun:
                 assert connection is not None
                 return connection.execute(command)
 
-            host = RunHost(records, send, on_line=lambda line: print(f"  {line}", flush=True))
+            host = RunHost(
+                records,
+                send,
+                on_line=lambda line: print(f"  {line}", flush=True),
+                keep_alive=lambda: connection.keepalive() if connection else None,
+            )
             self.host = host
             resume_from = None
             if plan.resume:

@@ -17,7 +17,14 @@ from enum import StrEnum
 from typing import Protocol
 
 from hardware.commands import InstrumentCommand, SetTelemetryRate
-from hardware.driver import History, Identity, Instrument, InstrumentError, ReplyTimeout
+from hardware.driver import (
+    HISTORY_STEP_MS,
+    History,
+    Identity,
+    Instrument,
+    InstrumentError,
+    ReplyTimeout,
+)
 from hardware.link import LinkError, SerialLink
 from hardware.protocol import Event
 
@@ -85,15 +92,19 @@ class Connection:
         telemetry_hz: float = 10.0,
         heartbeat_s: float = HEARTBEAT_S,
         lost_after_s: float = LOST_AFTER_S,
-        link_factory: Callable[[str], SerialLink] = SerialLink,
+        link_factory: Callable[[str], SerialLink] | None = None,
         backoff: Backoff | None = None,
         resume_from: tuple[int, int] | None = None,
         cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``resume_from`` (boot, t_ms) is the newest sample already on record, for a
         console restarting during a run: the first attach back-fills from there.
-        ``cancel`` set from another thread makes any request in progress give up."""
-        self.link = link_factory(url)
+        ``cancel`` set from another thread makes any request in progress give up.
+        ``clock`` (monotonic seconds) times attempts, heartbeats and silence; a
+        ``link_factory`` given with a fake clock builds its link on the same clock."""
+        self._now = clock
+        self.link = link_factory(url) if link_factory else SerialLink(url, clock=clock)
         self.instrument = Instrument(self.link, cancel=cancel)
         self.listener = listener
         self.telemetry_hz = telemetry_hz
@@ -117,7 +128,7 @@ class Connection:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._set_state(LinkState.CONNECTING, self.link.url)
-        self._next_attempt = time.monotonic()
+        self._next_attempt = self._now()
 
     def close(self) -> None:
         self.link.close()
@@ -132,7 +143,7 @@ class Connection:
     # ------------------------------------------------------------------ work loop
     def step(self) -> float:
         """Do one slice of work; return seconds the caller may wait before the next."""
-        now = time.monotonic()
+        now = self._now()
         if self.state in (LinkState.CONNECTING, LinkState.RECONNECTING):
             if now < self._next_attempt:
                 return min(self._next_attempt - now, 0.05)
@@ -149,16 +160,29 @@ class Connection:
                 self._replay_events()
             elif self._holes:
                 self._fill_holes()
-            elif time.monotonic() >= self._next_heartbeat:
-                self._next_heartbeat = time.monotonic() + self.heartbeat_s
+            elif self._now() >= self._next_heartbeat:
+                self._next_heartbeat = self._now() + self.heartbeat_s
                 self.instrument.ping()
                 self._deliver()
         except (LinkError, InstrumentError) as exc:
             self._lose(str(exc))
             return 0.0
-        if time.monotonic() - self.link.last_rx > self.lost_after_s:
+        if self._now() - self.link.last_rx > self.lost_after_s:
             self._lose(f"no frame for {self.lost_after_s:g} s")
         return 0.0
+
+    def keepalive(self) -> None:
+        """The heartbeat alone, for when the owner's thread must wait (for the records
+        to reach the disk): nothing is delivered (what arrives is kept for the next
+        ``step``) and no state is reported, so no listener runs inside the wait. A
+        failure here is noticed by the next ``step``. Never raises."""
+        if self.state is not LinkState.CONNECTED or self._now() < self._next_heartbeat:
+            return
+        self._next_heartbeat = self._now() + self.heartbeat_s
+        try:
+            self.instrument.ping()
+        except (LinkError, InstrumentError) as exc:
+            log.warning("heartbeat while waiting for the records failed: %s", exc)
 
     def execute(self, command: InstrumentCommand) -> str:
         """Carry out a command now; raises LinkError when not attached or the link fails,
@@ -184,7 +208,7 @@ class Connection:
         except (LinkError, InstrumentError) as exc:
             self.link.close()
             delay = self.backoff.next()
-            self._next_attempt = time.monotonic() + delay
+            self._next_attempt = self._now() + delay
             self._set_state(LinkState.RECONNECTING, f"{exc}; retry in {delay:g} s")
             return
         self.backoff.reset()
@@ -231,7 +255,7 @@ class Connection:
         if self.events.replay_wanted():
             self._replay_events()
         self.instrument.telemetry_rate(self.telemetry_hz)
-        self._next_heartbeat = time.monotonic() + self.heartbeat_s
+        self._next_heartbeat = self._now() + self.heartbeat_s
         self._deliver()
 
     def _drop_stale_telemetry(self, identity: Identity) -> None:
@@ -247,6 +271,7 @@ class Connection:
         except ReplyTimeout as exc:  # the link is judged by the heartbeat, not by this
             history = History(gaps=[(start, identity.t_ms)])
             log.warning("history read-back failed: %s", exc)
+        history.gaps[:0] = unheld_start(history, start, identity.t_ms)
         samples = [
             Sample(
                 f.t_ms,
@@ -288,6 +313,7 @@ class Connection:
             except ReplyTimeout as exc:
                 log.warning("could not fill telemetry hole %s..%s: %s", t0, t1, exc)
                 history = History(gaps=[(t0, t1)])
+            history.gaps[:0] = unheld_start(history, t0, t1)
             newest = self._last_t or t1
             samples = [
                 Sample(
@@ -328,7 +354,7 @@ class Connection:
         self.link.stats.reconnects += 1
         self._set_state(LinkState.LOST, reason)
         delay = self.backoff.next()
-        self._next_attempt = time.monotonic() + delay
+        self._next_attempt = self._now() + delay
         self._set_state(LinkState.RECONNECTING, f"retry in {delay:g} s")
 
     # ------------------------------------------------------------------ delivery
@@ -374,6 +400,19 @@ class Connection:
             self._last_t = sample.t_ms
         if fresh:
             self.listener.on_samples(fresh)
+
+
+def unheld_start(history: History, t0: int, t1: int) -> list[tuple[int, int]]:
+    """The oldest part of [t0, t1] the instrument no longer holds (its ring buffer rolled
+    past it during a long outage), as a gap, unless already reported. The reply's count
+    then matches the frames sent, so the driver sees nothing missing; without this the
+    stretch would pass unreported. Only whole seconds before t1 are due (t=0 and the
+    second the instrument is in may not be recorded yet)."""
+    first_due = max(-(-t0 // HISTORY_STEP_MS), 1) * HISTORY_STEP_MS
+    first_held = min((f.t_ms for f in history.frames), default=t1 + 1)
+    if first_due >= min(first_held, t1) or any(a <= first_due <= b for a, b in history.gaps):
+        return []
+    return [(t0, first_held - 1)]
 
 
 class ClockRate:

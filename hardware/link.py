@@ -83,13 +83,20 @@ class LinkStats:
 class SerialLink:
     """Frames in and out over one port. Not thread-safe: one owner (the driver)."""
 
-    def __init__(self, url: str, opener: Callable[[str], Port] = open_serial) -> None:
+    def __init__(
+        self,
+        url: str,
+        opener: Callable[[str], Port] = open_serial,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock`` (seconds, monotonic) times ``last_rx``; tests pass a fake one."""
         self.url = url
         self._opener = opener
+        self._clock = clock
         self._port: Port | None = None
         self._buffer = bytearray()
         self.stats = LinkStats()
-        self.last_rx = 0.0  # time.monotonic() of the last good frame
+        self.last_rx = 0.0  # clock() of the last good frame
 
     @property
     def is_open(self) -> bool:
@@ -104,7 +111,7 @@ class SerialLink:
             self.close()
             raise LinkError(f"cannot use {self.url}: {exc}") from exc
         self._buffer.clear()
-        self.last_rx = time.monotonic()
+        self.last_rx = self._clock()
 
     def close(self) -> None:
         port, self._port = self._port, None
@@ -158,7 +165,7 @@ class SerialLink:
             buffer.clear()
         if payloads:
             self.stats.frames_in += len(payloads)
-            self.last_rx = time.monotonic()
+            self.last_rx = self._clock()
         return payloads
 
     def _require_port(self) -> Port:

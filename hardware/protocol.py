@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import math
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -109,6 +110,27 @@ CALIBRATABLE: tuple[str, ...] = (
 )
 """Channels with a calibration (reading = gain * raw + offset) that ``CAL`` reads/writes."""
 
+LOAD_CELLS: tuple[str, ...] = tuple(name for name in CALIBRATABLE if name.startswith("w_"))
+"""The calibratable load cells (grams), one per bag hanger and the chamber."""
+
+CHANNEL_LABELS: dict[str, str] = {
+    "temp": "temperature",
+    "ph": "pH",
+    "do": "DO",
+    "co2": "CO2",
+    "pressure": "pressure",
+    "w_source": "source load cell",
+    "w_media": "media load cell",
+    "w_buffer": "buffer load cell",
+    "w_waste": "waste load cell",
+    "w_product": "product load cell",
+    "w_chamber": "chamber load cell",
+}
+"""How a sentence names each calibratable channel's sensor ("the pH calibration is
+due", "source load cell"): calibration records, the pre-start check, the service
+screen."""
+assert tuple(CHANNEL_LABELS) == CALIBRATABLE
+
 ADC_FULL_SCALE = 65535
 """Highest count of the instrument's 16-bit sensor ADC."""
 
@@ -119,7 +141,7 @@ ADC_RANGES: dict[str, tuple[float, float]] = {
     "do": (0.0, 200.0),  # % air saturation
     "co2": (0.0, 20.0),  # %
     "pressure": (-100.0, 1000.0),  # mbar
-    **{name: _WEIGHT_RANGE for name in CALIBRATABLE if name.startswith("w_")},
+    **{name: _WEIGHT_RANGE for name in LOAD_CELLS},
 }
 """Input range of each calibratable sensor: the raw values its ADC count 0 and 65535
 stand for (``RAW?`` reports ``counts``)."""
@@ -143,6 +165,35 @@ VALVES: tuple[str, ...] = ("source", "media", "buffer", "waste", "product", "fee
 
 INTERLOCKS: tuple[str, ...] = ("DOOR", "PRESSURE", "OVERTEMP", "BUBBLE")
 """Interlocks, in bitmask order (bit 0 = DOOR)."""
+
+
+def valve_states(mask: float) -> dict[str, bool]:
+    """Which pinch valves the telemetry's ``valves`` bitmask opens (bit 0 = source, as
+    VALVES); every valve named, open or not."""
+    bits = int(mask)
+    return {name: bool(bits >> bit & 1) for bit, name in enumerate(VALVES)}
+
+
+def open_valves(mask: float) -> list[str]:
+    """The open valves of a ``valves`` bitmask, in VALVES order."""
+    return [name for name, is_open in valve_states(mask).items() if is_open]
+
+
+def valve_mask(open_names: Container[str]) -> int:
+    """The ``valves`` bitmask of the valves named open (any container of names)."""
+    return sum(1 << bit for bit, name in enumerate(VALVES) if name in open_names)
+
+
+def active_interlocks(mask: float) -> list[str]:
+    """The interlocks an ``ilk`` bitmask says are active, in INTERLOCKS order."""
+    bits = int(mask)
+    return [name for bit, name in enumerate(INTERLOCKS) if bits >> bit & 1]
+
+
+def interlock_mask(names: Iterable[str]) -> int:
+    """The ``ilk`` bitmask of the interlocks named (any iterable of names in
+    INTERLOCKS; an unknown name raises ValueError)."""
+    return sum(1 << INTERLOCKS.index(name) for name in set(names))
 
 
 class FirmwareState(StrEnum):

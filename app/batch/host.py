@@ -11,6 +11,7 @@ No Qt in here: status goes out through ``on_status``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -26,10 +27,11 @@ from app.batch.alarms import AlarmDefinition, AlarmState, Priority
 from app.batch.engine import BatchEngine
 from app.batch.executors import Prompt, nominal_seconds
 from app.batch.journal import JournalMismatch
+from app.batch.library import RecipeLibrary
 from app.batch.prestart import Check, StartRequest, prestart_checks
 from app.batch.recipe import Kit, Recipe
 from app.batch.run_analytics import RunAnalytics
-from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished, unfinished_runs
+from app.batch.run_record import StoreRunRecord, UnfinishedRun, load_unfinished
 from app.batch.states import FINAL, State, Trigger
 from app.records import Records
 from app.store.actor import Actor
@@ -37,12 +39,13 @@ from app.store.audit import AuditEntry
 from app.store.calibrations import due_dates
 from app.store.db import connect
 from app.store.golden import GoldenRecord, active_band, run_band
-from app.store.recipes import RecipeLibrary
 from app.store.recorder import TelemetryRecorder
+from app.store.run_log import KINETICS_COLUMNS, insert_kinetics, unfinished_runs
 from app.store.runs import step_starts
 from app.store.security import Permission
 from app.store.signatures import Meaning
 from app.store.users import Session
+from app.store.writer import keep_alive_while_waiting
 from hardware.commands import InstrumentCommand, SetSetpoint
 from hardware.connection import LinkState, Sample
 from hardware.driver import Identity
@@ -130,8 +133,13 @@ class RunHost:
         send: Callable[[InstrumentCommand], str],
         on_status: Callable[[RunStatus], None] | None = None,
         on_line: Callable[[str], None] | None = None,
+        keep_alive: Callable[[], None] | None = None,
     ) -> None:
+        """``keep_alive``: the link's heartbeat (``Connection.keepalive``), beaten while
+        the connection's thread waits for a record to reach the disk."""
         self.records = records
+        self.keep_alive = keep_alive
+        self._alive_on: int | None = None  # the thread keep_alive is registered on
         self.send = send
         self.on_status = on_status or (lambda status: None)
         self.on_line = on_line
@@ -230,6 +238,10 @@ class RunHost:
 
     # ------------------------------------------------------------------ ConnectionListener
     def on_state(self, state: LinkState, detail: str) -> None:
+        if self.keep_alive is not None and self._alive_on != threading.get_ident():
+            # the connection's own thread: its waits for the disk keep the link alive
+            keep_alive_while_waiting(self.keep_alive)
+            self._alive_on = threading.get_ident()
         self.link = state
         if state is LinkState.LOST and self.engine is not None:
             self.engine.link_lost(detail)
@@ -608,30 +620,17 @@ class RunHost:
         record = self.record
         if record is None or record.run_id is None:
             return
-        row = (
-            record.run_id,
-            estimate.t_s,
-            estimate.mu_h,
-            estimate.mu_se_h,
-            estimate.doubling_h,
-            estimate.doubling_low_h,
-            estimate.doubling_high_h,
-            estimate.total_cells,
-            estimate.total_rse,
-            estimate.fold_expansion,
-            estimate.fold_rse,
-            estimate.points,
-            estimate.span_h,
-            harvest.target_cells if harvest else None,
-            harvest.eta_s if harvest else None,
-            harvest.early_s if harvest else None,
-            harvest.late_s if harvest else None,
-        )
+        row = {
+            "run_id": record.run_id,
+            **{name: getattr(estimate, name) for name in KINETICS_COLUMNS[1:13]},
+            "harvest_target_cells": harvest.target_cells if harvest else None,
+            "harvest_eta_s": harvest.eta_s if harvest else None,
+            "harvest_early_s": harvest.early_s if harvest else None,
+            "harvest_late_s": harvest.late_s if harvest else None,
+        }
 
         def job(ctx) -> None:  # a resumed run's estimate of a time already kept: the first
-            ctx.conn.execute(
-                f"INSERT OR IGNORE INTO run_kinetics VALUES ({', '.join('?' * len(row))})", row
-            )
+            insert_kinetics(ctx.conn, row)
 
         self.records.writer.submit(job)
 

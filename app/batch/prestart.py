@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.batch.recipe import ROLES, Recipe
-from app.service.calibration import CHANNEL_LABELS
 from app.store.security import PERMISSIONS, Permission, Role
 from hardware.driver import Identity
-from hardware.protocol import STATES, FirmwareState
+from hardware.protocol import CHANNEL_LABELS, STATES, FirmwareState
 
 BATCH_ID_MAX = 40
 

@@ -16,6 +16,14 @@ from app.batch.states import Transition
 from app.store.actor import SYSTEM, Actor
 from app.store.audit import AuditEntry
 from app.store.db import utc_now
+from app.store.run_log import (
+    append_journal,
+    insert_run,
+    last_journal_seq,
+    read_unfinished,
+    set_run_state,
+)
+from app.store.run_states import FINAL_STATES
 from app.store.writer import StoreWriter
 
 
@@ -49,24 +57,15 @@ class StoreRunRecord:
         chosen = json.dumps(parameters or {}, sort_keys=True)
 
         def job(ctx) -> int:
-            run_id = ctx.conn.execute(
-                "INSERT INTO runs (batch_id, started_utc, state, instrument_serial, firmware,"
-                " kit_id, recipe_id, recipe_hash, parameters, operator_id, operator_name, audit_id)"
-                " VALUES (?, ?, 'Idle', ?, ?, ?, ?, ?, ?, ?, ?,"
-                " (SELECT COALESCE(MAX(id), 0) + 1 FROM audit))",  # the run.create entry
-                (
-                    batch_id,
-                    utc_now(),
-                    serial,
-                    firmware,
-                    kit,
-                    recipe_id,
-                    recipe_hash,
-                    chosen,
-                    actor.id,
-                    actor.name,
-                ),
-            ).lastrowid
+            run_id = insert_run(
+                ctx.conn,
+                batch_id,
+                utc_now(),
+                (serial, firmware, kit),
+                (recipe_id, recipe_hash),
+                parameters or {},
+                actor,
+            )
             ctx.audit.append(
                 AuditEntry(
                     actor.id,
@@ -96,14 +95,8 @@ class StoreRunRecord:
         self, conn: sqlite3.Connection, step: int, kind: str, data: dict[str, Any]
     ) -> None:
         if self._journal_seq is None:
-            row = conn.execute(
-                "SELECT MAX(seq) FROM run_journal WHERE run_id = ?", (self.run_id,)
-            ).fetchone()
-            self._journal_seq = int(row[0] or 0)
-        conn.execute(
-            "INSERT INTO run_journal (run_id, seq, step, kind, data) VALUES (?, ?, ?, ?, ?)",
-            (self.run_id, self._journal_seq + 1, step, kind, json.dumps(data)),
-        )
+            self._journal_seq = last_journal_seq(conn, self.run_id)
+        append_journal(conn, self.run_id, self._journal_seq + 1, step, kind, data)
         self._journal_seq += 1  # only once the insert went through
 
     def _audit(
@@ -137,16 +130,7 @@ class StoreRunRecord:
             if keeps_state:
                 ctx.audit.append(self._state_entry(transition))
                 return
-            ctx.conn.execute(
-                "UPDATE runs SET state = ?, ended_utc = CASE WHEN ? THEN ? ELSE ended_utc END,"
-                " audit_id = (SELECT COALESCE(MAX(id), 0) + 1 FROM audit) WHERE id = ?",
-                (
-                    transition.new.value,
-                    transition.new.value in ("Complete", "Stopped", "Aborted"),
-                    transition.time_utc,
-                    self.run_id,
-                ),
-            )
+            set_run_state(ctx.conn, self.run_id, transition.new.value, transition.time_utc)
             ctx.audit.append(self._state_entry(transition))
 
         self.writer.call(job)
@@ -251,7 +235,6 @@ class StoreRunRecord:
         )
 
 
-FINAL_STATES = ("Complete", "Stopped", "Aborted")
 
 
 @dataclass
@@ -270,54 +253,28 @@ class UnfinishedRun:
     last_sample: tuple[int, int, dict[str, float]] | None  # boot, instrument t_ms, values
 
 
-def unfinished_runs(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
-    """(run id, batch, state) of every run not in a final state, newest first."""
-    marks = ",".join("?" * len(FINAL_STATES))
-    return conn.execute(
-        f"SELECT id, batch_id, state FROM runs WHERE state NOT IN ({marks}) ORDER BY id DESC",
-        FINAL_STATES,
-    ).fetchall()
-
-
 def load_unfinished(conn: sqlite3.Connection, run_id: int) -> UnfinishedRun:
+    """An unfinished run read back (app/store/run_log.py), its newest sample decoded."""
     import numpy as np
 
     from app.store.historian import DTYPE
     from hardware.protocol import CHANNEL_INDEX
 
-    row = conn.execute(
-        "SELECT id, batch_id, state, recipe_id, recipe_hash, instrument_serial, kit_id,"
-        " parameters FROM runs WHERE id = ?",
-        (run_id,),
-    ).fetchone()
-    if row is None:
-        raise ValueError(f"there is no run {run_id}")
-    if row[2] in FINAL_STATES:
-        raise ValueError(f"run {run_id} is {row[2]}: there is nothing to resume")
-    journal = [
-        JournalEntry(step, kind, json.loads(data))
-        for step, kind, data in conn.execute(
-            "SELECT step, kind, data FROM run_journal WHERE run_id = ? ORDER BY seq", (run_id,)
-        )
-    ]
-    newest = conn.execute(
-        "SELECT boot, t_inst, vals FROM samples WHERE run_id = ? ORDER BY t_ms DESC LIMIT 1",
-        (run_id,),
-    ).fetchone()
+    stored = read_unfinished(conn, run_id)
     last_sample = None
-    if newest is not None:
-        values = np.frombuffer(newest[2], dtype=DTYPE)
-        channels = {name: float(values[i]) for name, i in CHANNEL_INDEX.items()}
-        last_sample = (int(newest[0]), int(newest[1]), channels)
+    if stored.newest_sample is not None:
+        boot, t_ms, blob = stored.newest_sample
+        values = np.frombuffer(blob, dtype=DTYPE)
+        last_sample = (boot, t_ms, {name: float(values[i]) for name, i in CHANNEL_INDEX.items()})
     return UnfinishedRun(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4] or "",
-        row[5] or "",
-        row[6] or "",
-        json.loads(row[7] or "{}"),
-        journal,
+        stored.run_id,
+        stored.batch_id,
+        stored.state,
+        stored.recipe_id,
+        stored.recipe_hash,
+        stored.instrument_serial,
+        stored.kit_id,
+        stored.parameters,
+        [JournalEntry(step, kind, data) for step, kind, data in stored.journal],
         last_sample,
     )

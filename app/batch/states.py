@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from app.store.actor import SYSTEM, Actor
 from app.store.db import utc_now
+from app.store.run_states import FINAL_STATES
 
 
 class State(StrEnum):
@@ -73,7 +74,8 @@ COMPLETIONS: dict[State, State] = {
     S.ABORTING: S.ABORTED,
     S.RUNNING: S.COMPLETE,  # the procedure finished its last step
 }
-FINAL = (S.COMPLETE, S.STOPPED, S.ABORTED)
+FINAL: tuple[State, ...] = tuple(State(name) for name in FINAL_STATES)
+"""States a run never leaves: the runs table's (app/store/run_states.py), typed."""
 
 
 class IllegalCommand(ValueError):

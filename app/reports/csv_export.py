@@ -5,7 +5,8 @@ seal): a witness that ``celldeck verify-audit --witness manifest.csv`` checks la
 
 Each file starts with PREAMBLE_LINES line(s) beginning with "#": what the file holds,
 when it was exported and by which CellDeck (version, commit, build date); then the
-column header. Tools skip it (pandas: ``skiprows=PREAMBLE_LINES``)."""
+column header. Tools skip it (pandas: ``skiprows=PREAMBLE_LINES``). The preamble and the
+audit columns are app/review/csv_format.py's, shared with the audit trail export."""
 
 from __future__ import annotations
 
@@ -17,22 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from app.review.record import AuditRow, RunRecordData
-from app.store.audit_query import AuditEntryRow
-from app.store.db import connect, utc_now
+from app.review.csv_format import AUDIT_HEADER, audit_cells, preamble
+from app.review.record import RunRecordData
+from app.store.db import connect
 from app.store.historian import DTYPE
 from app.store.witness import head_line
-from app.version import build_info
 from hardware.protocol import CHANNEL_NAMES
 
 CHUNK = 50_000  # samples read at a time: a 14-day run never sits in memory whole
-PREAMBLE_LINES = 1
-
-
-def preamble(what: str) -> str:
-    """The first line of a run's CSV file (with the csv module's line end)."""
-    line = f"# {what} · exported {utc_now()} (UTC) by {build_info().summary()}"
-    return " ".join(line.split()) + "\r\n"
 
 
 def export_samples(db_path: str | Path, run_id: int, path: Path) -> int:
@@ -58,24 +51,6 @@ def export_samples(db_path: str | Path, run_id: int, path: Path) -> int:
             written += len(rows)
             last = rows[-1][0]
     return written
-
-
-AUDIT_HEADER = ("id", "utc", "user", "action", "object_type", "object_id", "old", "new", "reason")
-
-
-def audit_cells(a: AuditRow | AuditEntryRow) -> list[object]:
-    """One audit entry as the cells under AUDIT_HEADER (None written as empty)."""
-    return [
-        a.id,
-        a.ts_utc,
-        a.user_name,
-        a.action,
-        a.object_type,
-        a.object_id,
-        a.old_value or "",
-        a.new_value or "",
-        a.reason or "",
-    ]
 
 
 def export_audit(record: RunRecordData, path: Path) -> int:

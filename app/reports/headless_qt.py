@@ -8,6 +8,8 @@ import sys
 
 from PySide6.QtGui import QGuiApplication
 
+from app.reports.style import load_fonts
+
 
 def ensure_gui_application() -> QGuiApplication:
     """The running application, or a new offscreen one with the bundled fonts."""
@@ -16,7 +18,5 @@ def ensure_gui_application() -> QGuiApplication:
         return existing
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed
     app = QGuiApplication(sys.argv[:1])
-    from app.ui.theme import load_fonts
-
     load_fonts()
     return app

@@ -10,20 +10,12 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPolygonF
 
+from app.reports.style import TREND_COLOURS
 from app.store.db import connect
 from app.store.historian import load_run_clock, query
-from app.ui.theme import TREND_COLOURS
 from hardware.protocol import CHANNEL_BY_NAME
 
 PANELS = ("temp", "ph", "do", "co2", "pressure", "vcd")
-COLOURS = {
-    "temp": "#B23A48",
-    "ph": "#1F4E99",
-    "do": "#2E7D32",
-    "co2": "#8A6D00",
-    "pressure": "#6A3D9A",
-    "vcd": "#00695C",
-}
 
 
 def draw_trends(db_path: str | Path, run_id: int, width: int = 1600, height: int = 900) -> QImage:

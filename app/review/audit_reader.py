@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.reports.audit_csv import AuditExport, export_audit_selection
+from app.review.audit_export import AuditExport, export_audit_selection
 from app.store.audit import VerifyResult
 from app.store.audit_query import (
     LIMIT,

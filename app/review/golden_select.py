@@ -33,7 +33,7 @@ from app.review.outcomes import run_series
 from app.review.record import load_run_record
 from app.store.db import connect
 from app.store.golden import GoldenRecord, GoldenStore, active, active_band, run_band
-from app.store.recipes import RecipeLibrary
+from app.store.recipes import RecipeStore
 from app.store.signatures import Meaning
 from app.store.users import Session
 
@@ -252,7 +252,7 @@ def band_state(db_path: Path, records: Records | None, run_ids: Sequence[int]) -
     assert recipe_id is not None
     label = f"recipe version {recipe_id}"
     if records is not None:
-        library = RecipeLibrary(records.users, records.signatures, db_path)
+        library = RecipeStore(records.users, records.signatures, db_path)
         label = library.get(recipe_id).label
     record = active(db_path, recipe_id)
     if record is None or not record.signature_valid:

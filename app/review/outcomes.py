@@ -39,6 +39,7 @@ from app.analytics.channels import (
     SEED_PHASES,
     growth_series,
 )
+from app.review.csv_format import preamble
 from app.review.exceptions import find_exceptions
 from app.review.record import RunRecordData, load_run_record
 from app.store.db import connect
@@ -267,11 +268,9 @@ def _number(value: float) -> str:
 
 def write_outcomes_csv(outcomes: Sequence[RunOutcome], path: Path) -> int:
     """The table as CSV, after one "#" line (what, when, which CellDeck; the style of
-    app/reports/csv_export.py, so pandas reads it with ``skiprows=1``); empty cells
+    app/review/csv_format.py, so pandas reads it with ``skiprows=1``); empty cells
     where there is no estimate, ``inf`` for a culture that did not grow. Written
     beside ``path`` and renamed, so a copy cut short never appears. Returns the rows."""
-    from app.reports.csv_export import preamble
-
     runs = ", ".join(f"{o.run_id} ({o.batch_id})" for o in outcomes)
     what = f"CellDeck run comparison: outcomes of runs {runs}"
     partial = path.with_name(path.name + ".part")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.batch.states import FINAL
 from app.records import Records
 from app.review.exceptions import RunException, find_exceptions
 from app.review.record import RunRecordData, load_run_record
@@ -21,7 +22,6 @@ from app.store.signatures import Meaning, Signature, SignatureCheck
 from app.store.signing import Duties, SigningRequest, batch_request
 from app.store.users import Session
 
-FINAL = ("Complete", "Stopped", "Aborted")
 WAITING = ("unacknowledged", "returned-unacknowledged")
 
 

@@ -20,24 +20,11 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from hardware.protocol import LOAD_CELLS
+
 # ------------------------------------------------------------------ what the firmware takes
 FIRMWARE_GAIN = (0.5, 2.0)  # CAL refuses other gains (RANGE): a backstop, never the rule
 FIRMWARE_OFFSET = (-1000.0, 1000.0)  # CAL's offset range, channel units
-
-LOAD_CELLS = ("w_source", "w_media", "w_buffer", "w_waste", "w_product", "w_chamber")
-CHANNEL_LABELS = {
-    "temp": "temperature",
-    "ph": "pH",
-    "do": "DO",
-    "co2": "CO2",
-    "pressure": "pressure",
-    "w_source": "source load cell",
-    "w_media": "media load cell",
-    "w_buffer": "buffer load cell",
-    "w_waste": "waste load cell",
-    "w_product": "product load cell",
-    "w_chamber": "chamber load cell",
-}
 
 # ------------------------------------------------------------------ pH two-point
 PH_NEUTRAL = 7.00  # the zero-point buffer: a glass electrode reads ~0 mV here

@@ -14,13 +14,26 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
 
 from app.batch.host import RunHost
 from app.records import Records
+from app.service.calibration import CalibrationResult
+from app.service.calibration_apply import (
+    ApplyOutcome,
+    ApplyStage,
+    CalibrationApplied,
+    ReadBackMismatch,
+    same_on_the_wire,
+)
+from app.service.diagnostics import write_bundle
 from app.service.selftest import SelfTest, SelfTestReport
 from app.store.audit import AuditEntry
+from app.store.calibrations import CalibrationService
 from app.store.security import Permission, allowed
+from app.store.signing import SigningRequest, calibration_request
 from app.store.users import Session
 from hardware.commands import (
     EnterServiceState,
@@ -35,7 +48,9 @@ from hardware.commands import (
 from hardware.connection import Connection, LinkState, Sample
 from hardware.driver import Identity, InstrumentError, RawReading, ReplyTimeout
 from hardware.link import BAUDRATE, READ_TIMEOUT_S
-from hardware.protocol import Event, FirmwareState, Reply, encode_frame
+from hardware.protocol import CHANNEL_LABELS, Event, FirmwareState, Reply, encode_frame
+
+T = TypeVar("T")
 
 # Verbs the serial console does not send: each would change the instrument behind the
 # console's back (coefficients without a signed record, the mode or the link's rate
@@ -257,8 +272,8 @@ class ServiceHost:
         return times
 
     def write_calibration(self, session: Session, channel: str, gain: float, offset: float):
-        """The new coefficients onto the instrument (the record is the caller's next step,
-        app/store/calibrations.py, signed)."""
+        """The new coefficients onto the instrument (``apply_calibration`` records them,
+        signed, or writes the old ones back)."""
         self._in_service(session, Permission.CALIBRATE)
         old_gain, old_offset = self._instrument().calibration(channel)
         self._audit(  # recorded before the instrument changes
@@ -268,6 +283,116 @@ class ServiceHost:
             new=f"{channel} gain={gain:g} offset={offset:g}",
         )
         return self._send(WriteCalibration(channel, gain, offset))
+
+    # ------------------------------------------------------------------ calibration
+    @staticmethod
+    def calibration_request(result: CalibrationResult, serial: str) -> SigningRequest:
+        """The calibration's signature in words: shown by the signing dialog, then
+        stored with the signature (app/store/signing.py builds the words)."""
+        return calibration_request(CHANNEL_LABELS.get(result.channel, result.channel), serial)
+
+    def apply_calibration(
+        self,
+        session: Session,
+        password: str,
+        result: CalibrationResult,
+        serial: str,
+        username: str | None = None,
+        on_hardware: Callable[[Callable[[], Any]], Any] | None = None,
+        progress: Callable[[ApplyStage], None] | None = None,
+    ) -> CalibrationApplied:
+        """Apply a computed calibration in the order that keeps the instrument and the
+        record in agreement:
+
+        1. the permission (``instrument.calibrate``) and the password (the user name
+           too at the session's first signature) before anything changes; a wrong one
+           counts toward the lockout and nothing is written or recorded (REFUSED);
+        2. the new coefficients written to the instrument (``write_calibration``,
+           audited) and read back (NOT_WRITTEN when the instrument refuses);
+        3. the calibration recorded, signed and audited (``CalibrationService.record``)
+           with the coefficients as the instrument read them back (RECORDED);
+        4. if the read-back differs or recording fails, the old coefficients are
+           written back (RESTORED, or UNRECORDED when that fails too).
+
+        Called off the hardware thread (steps 1 and 3 wait on disk); the instrument's
+        steps go to the hardware thread through ``on_hardware(fn) -> fn()`` (None: run
+        here, for a caller that is on the hardware thread or owns the link itself)."""
+        hardware = on_hardware or (lambda work: work())
+        tell = progress or (lambda _stage: None)
+        channel = result.channel
+        users = self.records.users
+        tell(ApplyStage.CHECK)
+        try:
+            users.require(session, Permission.CALIBRATE, "calibration", f"{serial}/{channel}")
+            users.reauthenticate(session, password, username)
+        except Exception as exc:
+            return CalibrationApplied(ApplyOutcome.REFUSED, result, error=exc)
+        tell(ApplyStage.WRITE)
+        try:
+            hardware(lambda: self.write_calibration(session, channel, result.gain, result.offset))
+        except Exception as exc:
+            return CalibrationApplied(ApplyOutcome.NOT_WRITTEN, result, error=exc)
+        try:
+            held = hardware(lambda: self.calibration(session, channel))
+            if not (
+                same_on_the_wire(held[0], result.gain) and same_on_the_wire(held[1], result.offset)
+            ):
+                raise ReadBackMismatch(
+                    f"the instrument holds gain {held[0]:.10g}, offset {held[1]:.10g}, not "
+                    "what was written"
+                )
+            written = replace(result, gain=held[0], offset=held[1])  # as the instrument has it
+            tell(ApplyStage.RECORD)
+            service = CalibrationService(
+                self.records.writer, self.records.path, users, self.records.signatures
+            )
+            record = service.record(
+                session,
+                password,
+                written,
+                serial,
+                username=username,
+                statement=self.calibration_request(written, serial).statement,
+            )
+        except Exception as exc:  # not recorded: the old coefficients go back
+            tell(ApplyStage.RESTORE)
+            try:
+                hardware(
+                    lambda: self.write_calibration(
+                        session, channel, result.old_gain, result.old_offset
+                    )
+                )
+            except Exception as lost:
+                return CalibrationApplied(
+                    ApplyOutcome.UNRECORDED, result, error=exc, restore_error=lost
+                )
+            return CalibrationApplied(ApplyOutcome.RESTORED, result, error=exc)
+        return CalibrationApplied(ApplyOutcome.RECORDED, written, record=record)
+
+    # ------------------------------------------------------------------ diagnostics
+    def export_diagnostics(
+        self,
+        session: Session,
+        data_dir: str | Path,
+        path: str | Path,
+        on_hardware: Callable[[Callable[[], Any]], Any] | None = None,
+    ) -> list[str]:
+        """Write the diagnostics bundle (app/service/diagnostics.py) to ``path`` and audit
+        it (records leave the system: who, what, when); the names in it. Called off the
+        GUI and the hardware threads (it reads the log files and the database); the
+        link's statistics come from the hardware thread through ``on_hardware``."""
+        hardware = on_hardware or (lambda work: work())
+        stats = hardware(lambda: self.link_statistics(session))
+        identity = self.runs.identity
+        text = (
+            f"model {identity.model}\nserial {identity.serial}\nfirmware {identity.firmware}\n"
+            f"boot {identity.boot}"
+            if identity is not None
+            else "the instrument had not identified itself"
+        )
+        names = write_bundle(data_dir, self.records.path, path, stats, text)
+        self._audit(session, "diagnostics.export", new=Path(path).name)
+        return names
 
     # ------------------------------------------------------------------ serial console
     def console_line(self, session: Session, line: str) -> ConsoleExchange:
@@ -309,6 +434,10 @@ class ServiceHost:
             raise
         finally:
             listeners.remove(test)
+        identity = self.runs.identity
+        if report.instrument == "?" and identity is not None:
+            # the test joined the link after the instrument had identified itself
+            report.instrument = f"{identity.serial} firmware {identity.firmware}"
         verdict = "PASS" if report.passed else "FAIL: " + ", ".join(report.failed)
         self._audit(session, "service.selftest", new=verdict)
         return report

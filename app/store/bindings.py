@@ -18,8 +18,8 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from app.store.audit import AuditEntry, AuditLog
+from app.store.run_states import FINAL_STATES
 
-FINAL_STATES = ("Complete", "Stopped", "Aborted")  # as app/batch/run_record.py
 USER_ACTIONS = (
     "user.add",
     "user.disable",

@@ -20,14 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
-from app.service.calibration import CHANNEL_LABELS, LOAD_CELLS, CalibrationResult
 from app.store.audit import AuditEntry
 from app.store.security import Permission
 from app.store.signatures import Meaning, Signature, SignatureService
 from app.store.signed_rows import read_signed, signature_holds
 from app.store.users import Session, UserService
 from app.store.writer import StoreWriter, WriterContext
+from hardware.protocol import CHANNEL_LABELS, LOAD_CELLS
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # as app.store.db.utc_now writes it
 
@@ -69,6 +70,32 @@ def record_content(values: dict) -> str:
     """The signed content of a calibration: its fields (``COLUMNS``) as canonical JSON,
     so a row changed behind the triggers' back no longer matches its signature."""
     return json.dumps({k: values[k] for k in COLUMNS}, sort_keys=True, separators=(",", ":"))
+
+
+class CalibrationOutcome(Protocol):
+    """What ``CalibrationService.record`` stores of a calibration: the fields of
+    app/service/calibration.py's ``CalibrationResult`` (the math lives above the store;
+    the store only keeps its outcome)."""
+
+    channel: str
+    method: str
+    gain: float
+    offset: float
+    old_gain: float
+    old_offset: float
+    figure: float
+    figure_text: str
+
+    @property
+    def plausible(self) -> bool: ...
+
+    @property
+    def refusal(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    def details(self) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -129,7 +156,7 @@ class CalibrationService:
         self,
         session: Session,
         password: str,
-        result: CalibrationResult,
+        result: CalibrationOutcome,
         instrument_serial: str,
         due_days: int | None = None,
         username: str | None = None,

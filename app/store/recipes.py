@@ -1,5 +1,5 @@
-"""Recipe versions in the records: import, approve or retire by signature, compare,
-find what may run.
+"""Recipe versions in the records: store a draft, approve or retire by signature,
+compare, find what may run.
 
 Importing a recipe file stores its exact text and content hash as a new draft version
 (the same text again is the same version). Only a version a supervisor has approved
@@ -7,6 +7,10 @@ with an electronic signature (meaning "approved") may run; importing a changed r
 makes a new draft and leaves the approved one as it was. A supervisor retires a version
 with a signature (meaning "rejected") and a reason: it can then never run or be
 approved again.
+
+The store keeps rows and text; it does not parse recipes. Parsing and validating a file
+on import, the permission to import and the parsed recipe of a runnable version are
+app/batch/library.py's ``RecipeLibrary`` (built on ``RecipeStore``).
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from app.batch.recipe import Recipe, load_recipe
-from app.batch.run_record import FINAL_STATES
 from app.store.actor import Actor
 from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
+from app.store.run_states import FINAL_STATES
 from app.store.security import Permission
 from app.store.signatures import Meaning, Signature, SignatureService
 from app.store.signing import Duties, SigningRequest, recipe_request
@@ -48,10 +51,6 @@ class RecipeVersion:
     def label(self) -> str:
         """How people name a version: "Demo v2"."""
         return f"{self.name} v{self.version_no}"
-
-    def load(self) -> Recipe:
-        """Parse the stored text again (it was valid when imported)."""
-        return load_recipe(self.text, self.label)
 
 
 RETIRED = "retired"
@@ -99,7 +98,9 @@ class NotApproved(PermissionError):
     """A recipe version that has not been approved cannot run."""
 
 
-class RecipeLibrary:
+class RecipeStore:
+    """The ``recipes`` table: versions, approval and retirement by signature."""
+
     def __init__(self, users: UserService, signatures: SignatureService, db_path: str | Path):
         self.users = users
         self.signatures = signatures
@@ -129,38 +130,33 @@ class RecipeLibrary:
     def approved(self) -> list[RecipeVersion]:
         return self._rows("status = 'approved' AND retired_signature_id IS NULL", [])
 
-    def import_recipe(self, recipe: Recipe, actor_id: str, actor_name: str) -> RecipeVersion:
-        """Store a validated recipe as a draft version (or find the identical one)."""
-        existing = self._rows("name = ? AND content_hash = ?", [recipe.name, recipe.content_hash])
+    def add_draft(
+        self, name: str, declared_version: str, text: str, content_hash: str, actor: Actor
+    ) -> RecipeVersion:
+        """Store a recipe text (already validated, its permission already checked: see
+        app/batch/library.py) as a draft version, or find the identical one."""
+        existing = self._rows("name = ? AND content_hash = ?", [name, content_hash])
         if existing:
             return existing[0]
 
         def job(ctx: WriterContext) -> int:
             number = ctx.conn.execute(
                 "SELECT COALESCE(MAX(version_no), 0) + 1 FROM recipes WHERE name = ?",
-                (recipe.name,),
+                (name,),
             ).fetchone()[0]
             version_id = ctx.conn.execute(
                 "INSERT INTO recipes (name, version_no, declared_version, text, content_hash,"
                 " status, imported_utc, imported_by) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?)",
-                (
-                    recipe.name,
-                    number,
-                    recipe.version,
-                    recipe.text,
-                    recipe.content_hash,
-                    utc_now(),
-                    actor_name,
-                ),
+                (name, number, declared_version, text, content_hash, utc_now(), actor.name),
             ).lastrowid
             ctx.audit.append(
                 AuditEntry(
-                    actor_id,
-                    actor_name,
+                    actor.id,
+                    actor.name,
                     "recipe.import",
                     "recipe",
-                    f"{recipe.name} v{number}",
-                    new_value=f"draft sha256:{recipe.content_hash}",
+                    f"{name} v{number}",
+                    new_value=f"draft sha256:{content_hash}",
                 )
             )
             return version_id
@@ -317,8 +313,9 @@ class RecipeLibrary:
         left, right = self.get(version_a_id), self.get(version_b_id)
         return side_by_side(left.text.splitlines(), right.text.splitlines())
 
-    def runnable(self, version_id: int) -> Recipe:
-        """The recipe of an approved version whose signature still matches its text."""
+    def approved_version(self, version_id: int) -> RecipeVersion:
+        """An approved, not retired version whose approval signature still matches its
+        text; NotApproved otherwise."""
         version = self.get(version_id)
         if version.status == RETIRED:
             raise NotApproved(
@@ -332,4 +329,4 @@ class RecipeLibrary:
         checks = self.signatures.verify("recipe", str(version_id), version.text)
         if not any(c.valid and c.signature.meaning is Meaning.APPROVED for c in checks):
             raise NotApproved(f"{version.name} v{version.version_no}: approval signature broken")
-        return version.load()
+        return version

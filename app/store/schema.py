@@ -184,7 +184,7 @@ MIGRATIONS: dict[int, list[str]] = {
         # that takes the version out of use for good. The CHECK on recipes.status
         # cannot change without rebuilding a table that runs refer to, so a retired
         # version keeps the status it had and is marked by its retirement signature;
-        # RecipeLibrary reports it as "retired". Once set, nothing about it changes.
+        # RecipeStore reports it as "retired". Once set, nothing about it changes.
         "ALTER TABLE recipes ADD COLUMN retired_signature_id INTEGER REFERENCES signatures(id)",
         "ALTER TABLE recipes ADD COLUMN retired_reason TEXT",
         "CREATE TRIGGER recipes_retired_final BEFORE UPDATE OF status, approval_signature_id,"

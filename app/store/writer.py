@@ -36,6 +36,35 @@ Job = Callable[["WriterContext"], Any]
 MAX_JOBS_PER_COMMIT = 500
 AUTO = "auto"  # sealer: the installation key if this chain is sealed already
 CALL_TIMEOUT_S = 30.0
+WAIT_SLICE_S = 0.25  # a waiting hardware thread beats the link's heartbeat this often
+
+_waiting = threading.local()
+
+
+def keep_alive_while_waiting(hook: Callable[[], None] | None) -> None:
+    """On the calling thread, every wait for a commit calls ``hook`` every quarter
+    second until the commit is done (None: plain waits). The thread that owns the
+    instrument's link registers its heartbeat here, so a slow disk never starves the
+    instrument's 5 s watchdog (invariant 7) while the caller is still told "done" only
+    once its record is durable (invariant 1). ``hook`` must not raise."""
+    _waiting.hook = hook
+
+
+def await_commit(future: Future, timeout: float = CALL_TIMEOUT_S) -> Any:
+    """The job's result once committed (or its exception); TimeoutError after ``timeout``."""
+    hook = getattr(_waiting, "hook", None)
+    if hook is None:
+        return future.result(timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return future.result(max(0.0, min(WAIT_SLICE_S, deadline - time.monotonic())))
+        except TimeoutError:
+            if future.done():
+                return future.result()  # done meanwhile, or the job's own TimeoutError
+            if time.monotonic() >= deadline:
+                raise
+        hook()
 
 
 def _is_storage_failure(exc: BaseException) -> bool:
@@ -119,8 +148,10 @@ class StoreWriter:
         return future
 
     def call(self, job: Job, timeout: float = CALL_TIMEOUT_S) -> Any:
-        """Run a job and wait until it is committed; its result, or its exception."""
-        return self.submit(job).result(timeout)
+        """Run a job and wait until it is committed; its result, or its exception. On a
+        thread that keeps a link alive (``keep_alive_while_waiting``) the wait goes on
+        in slices, with the link's heartbeat between them."""
+        return await_commit(self.submit(job), timeout)
 
     def record(self, entry: AuditEntry, timeout: float = CALL_TIMEOUT_S) -> int:
         """Append an audit entry; returns its id once it is durable on disk."""

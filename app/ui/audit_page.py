@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.reports.audit_csv import AuditExport, chain_line
+from app.review.audit_export import AuditExport, chain_line
 from app.review.audit_reader import AuditReader
 from app.store.audit import VerifyResult
 from app.store.audit_query import AuditFilter, AuditSelection

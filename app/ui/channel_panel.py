@@ -6,7 +6,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from app.ui import theme
-from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX, INTERLOCKS, STATES, VALVES
+from hardware.protocol import (
+    CHANNEL_BY_NAME,
+    CHANNEL_INDEX,
+    STATES,
+    active_interlocks,
+    open_valves,
+)
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("PROCESS", ("temp", "temp_sp", "heater", "ph", "do", "co2", "co2_sp", "vcd")),
@@ -33,18 +39,16 @@ SHORT_LABELS: dict[str, str] = {
 }
 
 
-def _bits(value: float, names: tuple[str, ...], none: str) -> str:
-    mask = int(value)
-    on = [name for i, name in enumerate(names) if mask & (1 << i)]
+def _names(on: list[str], none: str) -> str:
     return " ".join(on) if on else none
 
 
 def format_channel(name: str, value: float) -> tuple[str, bool]:
     """Display text for a channel value, and whether it is an abnormal condition."""
     if name == "valves":
-        return _bits(value, VALVES, "closed"), False
+        return _names(open_valves(value), "closed"), False
     if name == "ilk":
-        return _bits(value, INTERLOCKS, "none"), int(value) != 0
+        return _names(active_interlocks(value), "none"), int(value) != 0
     if name == "state":
         index = int(value)
         state = STATES[index].value if 0 <= index < len(STATES) else f"? {index}"

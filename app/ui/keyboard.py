@@ -12,9 +12,8 @@ comment and set-point is entered through these widgets. They follow three rules:
   text goes in through ``QLineEdit.insert`` so max length, validators and password
   echo behave exactly as with a hardware keyboard.
 
-The modal dialogs built on these widgets live in :mod:`app.ui.dialogs`; their names
-are also importable from here (see ``__getattr__`` at the bottom) because callers
-think of "the keyboard" as one thing.
+The modal dialogs built on these widgets (text entry, keypad, reason, confirm) live in
+:mod:`app.ui.dialogs`, which imports this module; this one knows no dialog.
 """
 
 from __future__ import annotations
@@ -456,27 +455,3 @@ class NumericKeypad(QWidget):
         # Empty shows nothing: a dash placeholder would read as a minus sign.
         self.display.setText(with_unit(_minus(self._text), self.unit) if self._text else "")
         self.error_label.clear()
-
-
-# The dialogs are split into app/ui/dialogs.py to keep each file readable; this lazy
-# re-export lets callers write ``from app.ui.keyboard import ask_number`` without an
-# import cycle (dialogs imports this module).
-_DIALOG_NAMES = {
-    "TextEntryDialog",
-    "KeypadDialog",
-    "ReasonDialog",
-    "ConfirmDialog",
-    "ask_text",
-    "ask_number",
-    "ask_reason",
-    "confirm",
-    "STANDARD_REASONS",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _DIALOG_NAMES:
-        from app.ui import dialogs
-
-        return getattr(dialogs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableWidget,
@@ -59,12 +60,26 @@ def set_message(label: QLabel, text: str, error: bool) -> None:
     label.style().polish(label)
 
 
-def touch_button(text: str, name: str = "", object_name: str = "") -> QPushButton:
+def touch_button(
+    text: str,
+    name: str = "",
+    object_name: str = "",
+    *,
+    checkable: bool = False,
+    height: int = theme.MIN_TOUCH_PX,
+    expanding: bool = False,
+) -> QPushButton:
+    """A button sized for a finger (a glove with ``height`` above the minimum); named
+    for tests and screen readers; never the dialog's default, never keyboard focus.
+    ``expanding``: it shares its row's width with its neighbours."""
     button = QPushButton(text)
     button.setAccessibleName(name or text)
     if object_name:
         button.setObjectName(object_name)
-    button.setMinimumSize(theme.MIN_TOUCH_PX * 2, theme.MIN_TOUCH_PX)
+    button.setCheckable(checkable)
+    button.setMinimumSize(theme.MIN_TOUCH_PX * 2, height)
+    if expanding:
+        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     button.setAutoDefault(False)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return button

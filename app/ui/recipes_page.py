@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import RecipeError, load_recipe_file
-from app.store.recipes import RETIRE_MEANING, RETIRED, RecipeLibrary, RecipeVersion
-from app.store.security import Permission
+from app.store.recipes import RETIRE_MEANING, RETIRED, RecipeVersion
 from app.store.signatures import Meaning
 from app.store.signing import SigningRequest
 from app.store.users import Session
@@ -395,9 +395,7 @@ class RecipesPage(RecordsPage):
         library = self.library
 
         def job() -> RecipeVersion:
-            library.users.require(session, Permission.RECIPE_APPROVE, "recipe", path.name)
-            recipe = load_recipe_file(path)
-            return library.import_recipe(recipe, str(session.user_id), session.full_name)
+            return library.import_file(path, session)  # checks the permission, then the file
 
         self.problems.clear()
         self.problems.hide()

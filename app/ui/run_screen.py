@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch.host import RUN_SETPOINT_LIMITS, RunStatus
+from app.batch.states import FINAL
 from app.store.signatures import Meaning
 from app.store.signing import Duties, Rule, SigningRequest, same_person, step_request
 from app.store.users import Session
@@ -192,7 +193,7 @@ class RunScreen(DialogHost, QWidget):
         self.status = status
         self.recipe.setText(f"{status.recipe} v{status.recipe_version} · batch {status.batch}")
         self.step.setText(f"Step {status.step} of {status.steps}: {status.step_name}")
-        finished = status.state in ("Complete", "Stopped", "Aborted")
+        finished = status.state in FINAL
         self.time_left.setText("" if finished else f"time left ≈ {_duration(status.time_left_s)}")
         self.growth.setText(growth_text(status))
         # A recipe that grows no cells (a wash, the Demo) has no growth line at all.

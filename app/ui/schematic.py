@@ -39,7 +39,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.batch.recipe import KITS
 from app.ui import theme
-from hardware.protocol import VALVES
+from hardware.protocol import VALVES, valve_states
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,6 @@ WIDEST_ROTOR = "0000 rpm"
 
 
 # --------------------------------------------------------------------------- pure text
-
-
-def valve_states(mask: int) -> dict[str, bool]:
-    """Which pinch valves a ``valves`` bitmask opens (bit 0 = source, as VALVES)."""
-    mask = int(mask)
-    return {name: bool(mask >> bit & 1) for bit, name in enumerate(VALVES)}
 
 
 def _number(values: Mapping[str, float], name: str) -> float | None:

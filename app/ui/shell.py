@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 
 from app.batch.engine import SAFE_STATE
 from app.batch.host import RunStatus
+from app.batch.library import RecipeLibrary
 from app.paths import resources_dir
 from app.records import Records
 from app.review.signoff import SignOff
-from app.store.recipes import RecipeLibrary
 from app.store.security import Permission, allowed
 from app.store.users import Session
 from app.ui.alarms_page import AlarmsPage

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.batch.library import RecipeLibrary, load_version
 from app.batch.recipe import Recipe
 from app.batch.units import DIMENSIONS
-from app.store.recipes import RecipeLibrary
 from app.store.users import Session
 from app.ui import theme
 from app.ui.background import Background
@@ -136,7 +136,7 @@ class StartPanel(DialogHost, QWidget):
             tile = self.recipe_tiles.itemAt(index).widget()
             tile.setChecked(tile.accessibleName() == f"recipe {version.name}")
         self.version_id = version.id
-        self.recipe = version.load()
+        self.recipe = load_version(version)
         self.overrides = {}
         self.recipe_info.setText(
             f"{self.recipe.description}\nKit {self.recipe.kit.name} · "

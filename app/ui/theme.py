@@ -1,18 +1,16 @@
 """Look of the console, after ISA-101 high-performance HMI practice: calm grey
 surfaces, dark text, colour kept for state and abnormal conditions; sizes for a
 gloved operator reading from 1.5 m. The stylesheet lives in resources/styles; the
-fonts are bundled in resources/fonts (no reliance on the workstation's fonts)."""
+fonts are bundled in resources/fonts (no reliance on the workstation's fonts). The
+trend colours and the font loading are shared with the reports (app/reports/style.py)."""
 
 from __future__ import annotations
 
-import logging
-
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QApplication
 
 from app.paths import resources_dir
-
-log = logging.getLogger(__name__)
+from app.reports.style import TREND_COLOURS as TREND_COLOURS  # the screens' too
+from app.reports.style import load_fonts
 
 BACKGROUND = "#D9DCE0"
 SURFACE = "#F3F4F6"
@@ -61,15 +59,6 @@ PALETTES = {
 
 PRIORITY_COLOURS = {"high": BAD, "medium": WARN, "low": LOW_PRIORITY}
 
-TREND_COLOURS = {
-    "temp": "#B23A48",
-    "ph": "#1F4E99",
-    "do": "#2E7D32",
-    "co2": "#8A6D00",
-    "pressure": "#6A3D9A",
-    "vcd": "#00695C",
-}
-
 MIN_TOUCH_PX = 60
 
 LINK_COLOURS = {
@@ -89,18 +78,6 @@ def stylesheet(name: str = "standard") -> str:
 
 
 STYLESHEET = stylesheet()
-
-
-def load_fonts() -> list[str]:
-    """Register the bundled fonts with Qt; returns the families found."""
-    families: list[str] = []
-    for path in sorted((resources_dir() / "fonts").glob("*.ttf")):
-        font_id = QFontDatabase.addApplicationFont(str(path))
-        if font_id < 0:
-            log.error("font %s could not be loaded", path)  # visible, never silent
-            continue
-        families += QFontDatabase.applicationFontFamilies(font_id)
-    return families
 
 
 def apply(app: QApplication, name: str = "standard") -> None:

@@ -19,7 +19,6 @@ from hardware.protocol import (
     CALIBRATABLE,
     CHANNEL_INDEX,
     CHANNEL_NAMES,
-    INTERLOCKS,
     MAX_PUMP_RATE,
     MAX_PUMP_VOLUME,
     MAX_RPM,
@@ -38,6 +37,7 @@ from hardware.protocol import (
     decode_frame,
     encode_frame,
     format_value,
+    interlock_mask,
     parse_command,
     telemetry_payload,
 )
@@ -210,7 +210,7 @@ class Firmware:
         return int(self.t_s * 1000.0)
 
     def readings(self) -> list[float]:
-        mask = sum(1 << INTERLOCKS.index(name) for name in self.interlocks)
+        mask = interlock_mask(self.interlocks)
         return self.sensors.read(self.plant, self.t_s, self.setpoints, mask, self.state)
 
     def telemetry_frame(self) -> bytes:

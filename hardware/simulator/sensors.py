@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from hardware.protocol import (
     CALIBRATABLE,
     CHANNEL_INDEX,
-    INTERLOCKS,
     STATES,
     VALUE_LIMIT,
-    VALVES,
     FirmwareState,
+    valve_mask,
 )
 from hardware.simulator.physics import Plant
 
@@ -106,7 +105,7 @@ class Sensors:
             p1_vol=round(pump1.delivered, 3),
             p2_rate=pump2.rate,
             p2_vol=round(pump2.delivered, 3),
-            valves=sum(1 << i for i, v in enumerate(VALVES) if v in plant.valves),
+            valves=valve_mask(plant.valves),
             bubble=int(plant.bubble),
             door=int(plant.door_open),
             ilk=interlock_mask,
@@ -137,7 +136,3 @@ def true_values(plant: Plant) -> dict[str, float]:
         "w_product": plant.weight("product"),
         "w_chamber": plant.weight("chamber"),
     }
-
-
-def interlock_bit(name: str) -> int:
-    return 1 << INTERLOCKS.index(name)

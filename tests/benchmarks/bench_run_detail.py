@@ -48,14 +48,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import Records
 from app.review.signoff import SignOff
+from app.store.actor import SYSTEM
 from app.store.audit import AuditEntry
 from app.store.db import connect
 from app.store.historian import Historian, query_run
-from app.store.recipes import RecipeLibrary
-from app.store.users import SYSTEM_ID, SYSTEM_NAME
 from app.ui import theme
 from app.ui.background import Background
 from hardware.protocol import CHANNEL_BY_NAME, CHANNEL_INDEX, CHANNEL_NAMES
@@ -80,7 +80,7 @@ def build(folder: Path, days: float) -> tuple[Records, int, int, float]:
     records = Records.open(folder, workstation="WS-BENCH")
     library = RecipeLibrary(records.users, records.signatures, records.path)
     recipe = load_recipe_file(RECIPE)
-    version = library.import_recipe(recipe, SYSTEM_ID, SYSTEM_NAME)
+    version = library.import_recipe(recipe, SYSTEM)
     total = int(days * 86_400)
 
     def create(ctx) -> int:

@@ -22,10 +22,11 @@ import numpy as np
 
 from app.analytics import DEFAULT_BAND_SPECS, RunSeries, build_golden, golden_to_json
 from app.batch.host import RunHost
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import DEMO_PASSWORD, Records
+from app.store.actor import SYSTEM
 from app.store.golden import GoldenStore
-from app.store.recipes import RecipeLibrary
 from hardware.connection import LinkState, Sample
 from hardware.driver import Identity
 from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES
@@ -79,7 +80,7 @@ def feed(folder: Path, batches: list[list[Sample]], analytics: bool) -> float:
         host.link, host.values = LinkState.CONNECTED, dict(READY)
         supervisor = records.users.login("supervisor", DEMO_PASSWORD)
         library = RecipeLibrary(records.users, records.signatures, records.path)
-        version = library.import_recipe(load_recipe_file(DEMO), "system", "bench")
+        version = library.import_recipe(load_recipe_file(DEMO), SYSTEM)
         library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
         if analytics:
             GoldenStore(records.writer, records.path, records.users).record(

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from app.batch.recipe import load_recipe_file
-from app.reports.csv_export import PREAMBLE_LINES
+from app.review.csv_format import PREAMBLE_LINES
 from app.review.exceptions import find_exceptions
 from app.review.record import load_run_record
 from app.version import build_info

@@ -11,10 +11,10 @@ import unicodedata
 from pypdf import PdfReader
 
 from app.batch.host import RunHost
+from app.batch.library import RecipeLibrary
 from app.demo import seed_demo_recipes
 from app.records import DEMO_PASSWORD, Records
 from app.review.signoff import SignOff
-from app.store.recipes import RecipeLibrary
 from app.store.security import Role
 from hardware.commands import InjectFault
 from hardware.connection import Connection, LinkState

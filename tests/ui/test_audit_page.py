@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from app.records import DEMO_PASSWORD
-from app.reports.audit_csv import PREAMBLE_LINES
+from app.review.audit_export import PREAMBLE_LINES
 from app.ui import theme
 from app.ui.audit_dialogs import EntryDialog, RunNumberDialog
 from app.ui.audit_page import AuditPage

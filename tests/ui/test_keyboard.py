@@ -427,12 +427,3 @@ def test_ask_reason_and_confirm(qtbot):
     assert ask_reason(None, "Restart", STANDARD_REASONS["restart"]) == "Break over"
     answer_modal(qtbot, lambda d: tap(qtbot, d, "Hold"))
     assert confirm(None, "Hold", "Hold the run?", confirm_text="Hold") is True
-
-
-def test_dialogs_are_importable_from_the_keyboard_module():
-    from app.ui import keyboard
-
-    assert keyboard.ask_number is ask_number
-    assert keyboard.STANDARD_REASONS is STANDARD_REASONS
-    with pytest.raises(AttributeError):
-        _ = keyboard.no_such_name

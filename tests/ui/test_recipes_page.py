@@ -10,9 +10,11 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QPushButton
 
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe
 from app.records import DEMO_PASSWORD
-from app.store.recipes import NotApproved, RecipeLibrary, RecipeVersion
+from app.store.actor import SYSTEM
+from app.store.recipes import NotApproved, RecipeVersion
 from app.ui import theme
 from app.ui.recipes_page import RecipesPage
 from app.ui.signing_dialog import SigningDialog
@@ -67,7 +69,7 @@ def tile(page, name: str) -> QPushButton:
 def import_versions(env, page, *texts: str) -> list[RecipeVersion]:
     """Import each text as the next version of the demo recipe; the page shows them."""
     importer = env.library.import_recipe
-    versions = [importer(load_recipe(text, "demo.toml"), "u", "Importer") for text in texts]
+    versions = [importer(load_recipe(text, "demo.toml"), SYSTEM) for text in texts]
     page.reload()
     env.idle(page)
     return versions
@@ -188,7 +190,7 @@ def test_cancelling_the_signature_changes_nothing(env, page, qtbot, monkeypatch)
 
 
 def test_retiring_asks_a_reason_and_signs(env, page, qtbot, monkeypatch):
-    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), SYSTEM)
     env.library.approve(env.session, DEMO_PASSWORD, version.id, "supervisor")
     page.reload()
     env.idle(page)
@@ -251,7 +253,7 @@ def test_comparing_two_versions_side_by_side(env, page, qtbot):
 
 
 def test_refusals_are_sentences_on_the_page(env, page, qtbot, monkeypatch):
-    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    version = env.library.import_recipe(load_recipe(DEMO, "demo.toml"), SYSTEM)
     operator = env.records.users.login("operator", DEMO_PASSWORD)
     env.session = operator
     page.reload()

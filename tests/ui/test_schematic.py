@@ -6,8 +6,8 @@ import pytest
 
 from app.batch.recipe import KITS
 from app.ui import theme
-from app.ui.schematic import KitSchematic, valve_states
-from hardware.protocol import VALVES
+from app.ui.schematic import KitSchematic
+from hardware.protocol import VALVES, valve_states
 
 RUNNING = {
     "temp": 36.94,

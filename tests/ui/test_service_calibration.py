@@ -77,9 +77,7 @@ def instrument_calibration(qtbot, window, channel: str) -> tuple[float, float]:
     """``CAL <channel>`` as the instrument answers it now."""
     page = window.service_page
     answer: list[object] = []
-    page.calls.call(
-        "calibration", window.session, channel, done=lambda ok, value: answer.append(value)
-    )
+    page.calls.calibration(window.session, channel, done=lambda ok, value: answer.append(value))
     qtbot.waitUntil(lambda: bool(answer), timeout=WAIT_MS)
     value = answer[0]
     assert isinstance(value, tuple), value

@@ -12,6 +12,7 @@ from app.records import DEMO_PASSWORD
 from app.service.host import ServiceRefused
 from app.store.users import PermissionDenied
 from app.ui import theme
+from app.ui.hardware_calls import ServiceCalls
 from hardware.commands import ResetFirmware
 
 
@@ -32,10 +33,11 @@ def console_shell(qtbot, tmp_path):
     console.stop()
 
 
-def ask(qtbot, window, method, *args):
-    """A service-host call through the shell's HardwareCalls; (ok, value) once done."""
+def ask(qtbot, window, request, *args):
+    """A service-host call through the page's typed proxy (``ServiceCalls.enter``, ...);
+    (ok, value) once done."""
     answer = []
-    window.parts.service.call(method, *args, done=lambda ok, value: answer.append((ok, value)))
+    request(window.service_page.calls, *args, done=lambda ok, value: answer.append((ok, value)))
     qtbot.waitUntil(lambda: bool(answer), timeout=15000)
     return answer[0]
 
@@ -54,7 +56,7 @@ def test_an_operator_neither_sees_nor_enters_service_mode(qtbot, console_shell):
     assert not window.nav_buttons["service"].isVisible()
     window.show_page("service")
     assert window.stack.currentWidget() is not window.service_page
-    ok, error = ask(qtbot, window, "enter", operator)  # the service layer refuses too
+    ok, error = ask(qtbot, window, ServiceCalls.enter, operator)  # the service layer refuses too
     assert not ok and isinstance(error, PermissionDenied)
     assert not console.service.active
     assert ("Demo Operator", "service.mode") in audit(console, "permission.denied")
@@ -82,11 +84,13 @@ def test_entering_and_leaving_is_audited_and_the_firmware_holds_runs_off(qtbot, 
     held = next(c for c in checks if c.name == "not in service mode")
     assert not held.ok and engineer.full_name in held.detail
 
-    ok, refused = ask(qtbot, window, "console_line", engineer, "CAL ph 1.2 0")
+    ok, refused = ask(qtbot, window, ServiceCalls.console_line, engineer, "CAL ph 1.2 0")
     assert not ok and "Calibration tab" in str(refused)  # no unsigned coefficients
-    ok, refused = ask(qtbot, window, "console_line", engineer, "SERVICE OFF")
+    ok, refused = ask(qtbot, window, ServiceCalls.console_line, engineer, "SERVICE OFF")
     assert not ok and isinstance(refused, ServiceRefused)
-    ok, exchange = ask(qtbot, window, "console_line", engineer, "CAL ph")  # reading is fine
+    ok, exchange = ask(
+        qtbot, window, ServiceCalls.console_line, engineer, "CAL ph"
+    )  # reading is fine
     assert ok and exchange.ok and "gain" in exchange.fields, exchange
 
     window.sign_out()  # the engineer leaving does not leave the instrument in service
@@ -98,15 +102,13 @@ def test_entering_and_leaving_is_audited_and_the_firmware_holds_runs_off(qtbot, 
 def test_a_firmware_reset_ends_service_mode(qtbot, console_shell):
     window, console = console_shell
     engineer = console.records.users.login("service", DEMO_PASSWORD)
-    ok, _ = ask(qtbot, window, "enter", engineer)
+    ok, _ = ask(qtbot, window, ServiceCalls.enter, engineer)
     assert ok
     boots = console.host.identity.boot
     worker = console.controller.worker
-    console.controller.run_on_hardware_thread(
-        lambda: worker.connection.execute(ResetFirmware())
-    )
+    console.controller.run_on_hardware_thread(lambda: worker.connection.execute(ResetFirmware()))
     qtbot.waitUntil(lambda: console.service.firmware_left, timeout=15000)
-    ok, refused = ask(qtbot, window, "valve", engineer, "media", True)
+    ok, refused = ask(qtbot, window, ServiceCalls.valve, engineer, "media", True)
     assert not ok and "left service mode" in str(refused)
     assert not console.service.active
     assert audit(console, "service.leave") == [(engineer.full_name, "instrument left it")]
@@ -116,7 +118,7 @@ def test_a_firmware_reset_ends_service_mode(qtbot, console_shell):
 def test_closing_the_console_leaves_service_mode(qtbot, console_shell):
     window, console = console_shell
     engineer = console.records.users.login("service", DEMO_PASSWORD)
-    ok, _ = ask(qtbot, window, "enter", engineer)
+    ok, _ = ask(qtbot, window, ServiceCalls.enter, engineer)
     assert ok and console.service.active
     records_path = console.records.path
     service = console.service
@@ -142,7 +144,7 @@ def test_service_mode_is_refused_during_a_running_batch(qtbot, console_shell):
     qtbot.mouseClick(page.mode_button, qtbot_left())
     qtbot.waitUntil(lambda: "in progress" in page.message.text(), timeout=15000)
     assert "B-2" in page.message.text() and not page.active
-    ok, error = ask(qtbot, window, "enter", engineer)
+    ok, error = ask(qtbot, window, ServiceCalls.enter, engineer)
     assert not ok and isinstance(error, ServiceRefused)
     assert audit(console, "service.enter") == []
     ask_runs(qtbot, window, "abort", supervisor, "test over")

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QPushButton, QScrollArea, QWidget
 from app.console import Console, ConsoleOptions
 from app.records import DEMO_PASSWORD
 from app.ui import theme
+from app.ui.hardware_calls import ServiceCalls
 from app.ui.service import link_tab as link_module
 from app.ui.service.link_tab import LinkTab, latency_bins, nice_step, serial_ports
 from app.ui.service.manual_tab import ManualTab, refusal_text
@@ -222,11 +223,9 @@ def test_refusals_read_as_a_reason_and_what_to_do():
 def test_raw_readings_fill_for_every_channel_one_poll_at_a_time(qtbot, tools, monkeypatch):
     page, raw = tools.page, tools.raw
     in_flight, peak = [0], [0]
-    original = page.calls.call
+    original = ServiceCalls.raw_all
 
-    def counting(method, *args, done=None):
-        if method != "raw_all":
-            return original(method, *args, done=done)
+    def counting(calls, *args, done=None):
         in_flight[0] += 1
         peak[0] = max(peak[0], in_flight[0])
 
@@ -234,9 +233,9 @@ def test_raw_readings_fill_for_every_channel_one_poll_at_a_time(qtbot, tools, mo
             in_flight[0] -= 1
             done(ok, value)
 
-        return original(method, *args, done=answered)
+        return original(calls, *args, done=answered)
 
-    monkeypatch.setattr(page.calls, "call", counting)
+    monkeypatch.setattr(ServiceCalls, "raw_all", counting)
     assert not raw.timer.isActive()  # not polled while not shown
     show(qtbot, page, raw)  # no service mode needed to read
     assert raw.timer.isActive()

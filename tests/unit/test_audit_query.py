@@ -12,7 +12,7 @@ import sqlite3
 import pytest
 
 from app.records import DEMO_PASSWORD, Records
-from app.reports.audit_csv import HEADER, PREAMBLE_LINES
+from app.review.audit_export import HEADER, PREAMBLE_LINES
 from app.review.audit_reader import AuditReader
 from app.store.audit_query import (
     COLUMNS,
@@ -243,13 +243,13 @@ def test_only_a_short_time_range_is_read_through_a_time_index(records):
 
 
 def test_an_export_cut_short_leaves_no_file(records, tmp_path, monkeypatch):
-    from app.reports import audit_csv
+    from app.review import audit_export
 
     def broken(conn, where):
         yield from itertools.islice(iter_audit(conn, where), 2)
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(audit_csv, "iter_audit", broken)
+    monkeypatch.setattr(audit_export, "iter_audit", broken)
     supervisor = records.users.login("supervisor", DEMO_PASSWORD)
     folder = tmp_path / "exports"
     with pytest.raises(OSError, match="No space"):

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from app.batch.host import RunHost
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import DEMO_PASSWORD, Records
 from app.service.calibration import Point, load_cell_tare_span, ph_two_point
+from app.store.actor import SYSTEM
 from app.store.calibrations import CalibrationService, current, due_dates, history
-from app.store.recipes import RecipeLibrary
 from app.store.users import AuthError, PermissionDenied
 from hardware.connection import LinkState
 from hardware.driver import Identity
@@ -168,7 +169,7 @@ def host(records):
     host.link, host.values = LinkState.CONNECTED, dict(READY)
     supervisor = login(records, "supervisor")
     library = RecipeLibrary(records.users, records.signatures, records.path)
-    version = library.import_recipe(load_recipe_file(DEMO), "system", "CellDeck")  # not hers
+    version = library.import_recipe(load_recipe_file(DEMO), SYSTEM)  # not hers
     library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
     yield host, version.id
     host.close()

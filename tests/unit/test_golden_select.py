@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import DEMO_PASSWORD, Records
 from app.review.golden_select import (
@@ -24,10 +25,10 @@ from app.review.golden_select import (
     select_golden,
 )
 from app.review.record import load_run_record
+from app.store.actor import SYSTEM
 from app.store.golden import active, history
-from app.store.recipes import RecipeLibrary
 from app.store.signatures import Meaning
-from app.store.users import SYSTEM_ID, SYSTEM_NAME, AuthError, PermissionDenied, Session
+from app.store.users import AuthError, PermissionDenied, Session
 from tests.unit.test_outcomes import make_growth_run
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "recipes" / "demo.toml"
@@ -67,7 +68,7 @@ def make_golden_folder(path: Path, other_version: bool = True) -> GoldenFolder:
         if other_version:
             other = make_growth_run(records, "B-OTHER-V", 30.0, culture_h=CULTURE_H, seed=9).run_id
             library = RecipeLibrary(records.users, records.signatures, records.path)
-            demo = library.import_recipe(load_recipe_file(DEMO), SYSTEM_ID, SYSTEM_NAME)
+            demo = library.import_recipe(load_recipe_file(DEMO), SYSTEM)
             records.writer.call(
                 lambda ctx: ctx.conn.execute(
                     "UPDATE runs SET recipe_id = ? WHERE id = ?", (demo.id, other)

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from app.analytics import BandSpec, RunSeries, build_golden, golden_from_json, golden_to_json
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import DEMO_PASSWORD, Records
+from app.store.actor import SYSTEM
 from app.store.golden import GoldenStore, active, active_band, history
-from app.store.recipes import RecipeLibrary
-from app.store.users import SYSTEM_ID, SYSTEM_NAME, AuthError, PermissionDenied
+from app.store.users import AuthError, PermissionDenied
 
 DEMO = Path(__file__).parents[2] / "resources" / "recipes" / "demo.toml"
 
@@ -25,8 +26,8 @@ def store(tmp_path):
     records = Records.open(tmp_path, demo=True)
     library = RecipeLibrary(records.users, records.signatures, records.path)
     recipe = load_recipe_file(DEMO)
-    library.import_recipe(recipe, SYSTEM_ID, SYSTEM_NAME)
-    library.import_recipe(replace(recipe, version="2"), SYSTEM_ID, SYSTEM_NAME)
+    library.import_recipe(recipe, SYSTEM)
+    library.import_recipe(replace(recipe, version="2"), SYSTEM)
     yield records, GoldenStore(records.writer, records.path, records.users)
     records.close()
 

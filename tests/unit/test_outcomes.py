@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from app.analytics import BandSpec, build_golden
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import Records
 from app.review.outcomes import (
@@ -25,10 +26,9 @@ from app.review.outcomes import (
     run_series,
     write_outcomes_csv,
 )
+from app.store.actor import SYSTEM
 from app.store.audit import AuditEntry
 from app.store.historian import Historian
-from app.store.recipes import RecipeLibrary
-from app.store.users import SYSTEM_ID, SYSTEM_NAME
 from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES
 from tests.headless import complete_demo_run
 
@@ -71,7 +71,7 @@ def make_growth_run(
     culture, 2 % noise on the density, the cells harvested when the culture ends."""
     library = RecipeLibrary(records.users, records.signatures, records.path)
     recipe = load_recipe_file(CART)
-    version = library.import_recipe(recipe, SYSTEM_ID, SYSTEM_NAME)
+    version = library.import_recipe(recipe, SYSTEM)
     hours = step_hours(delay_h, culture_h)
     starts_s = [h * HOUR for h in hours]
     culture_start, culture_end, end_s = starts_s[9], starts_s[10], starts_s[-1]

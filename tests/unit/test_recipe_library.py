@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from app.batch.recipe import load_recipe
+from app.batch.library import RecipeLibrary
+from app.batch.recipe import RecipeError, load_recipe
 from app.records import DEMO_PASSWORD, Records
-from app.store.recipes import NotApproved, RecipeLibrary, side_by_side
+from app.store.actor import SYSTEM, Actor
+from app.store.recipes import NotApproved, side_by_side
 from app.store.signatures import Meaning
 from app.store.users import AuthError, PermissionDenied
 
@@ -25,9 +27,9 @@ def library(tmp_path):
 def test_import_approve_run_and_supersede(library):
     lib, records = library
     recipe = load_recipe(DEMO, "demo.toml")
-    v1 = lib.import_recipe(recipe, "u", "Importer")
+    v1 = lib.import_recipe(recipe, SYSTEM)
     assert (v1.version_no, v1.status) == (1, "draft")
-    assert lib.import_recipe(recipe, "u", "Importer").id == v1.id  # same text, same version
+    assert lib.import_recipe(recipe, SYSTEM).id == v1.id  # same text, same version
     with pytest.raises(NotApproved):
         lib.runnable(v1.id)
     operator = records.users.login("operator", DEMO_PASSWORD)
@@ -38,7 +40,7 @@ def test_import_approve_run_and_supersede(library):
     assert approved.status == "approved" and approved.approval_signature_id
     assert lib.runnable(v1.id).content_hash == recipe.content_hash
     changed = load_recipe(DEMO.replace('duration = "5 min"', 'duration = "6 min"'), "demo.toml")
-    v2 = lib.import_recipe(changed, "u", "Importer")
+    v2 = lib.import_recipe(changed, SYSTEM)
     assert (v2.version_no, v2.status) == (2, "draft")
     assert lib.runnable(v1.id)  # the approved version is untouched by the new draft
     lib.approve(supervisor, DEMO_PASSWORD, v2.id)
@@ -50,7 +52,7 @@ def test_import_approve_run_and_supersede(library):
 
 def test_a_recipe_text_changed_in_the_file_is_not_runnable(library, tmp_path):
     lib, records = library
-    version = lib.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    version = lib.import_recipe(load_recipe(DEMO, "demo.toml"), SYSTEM)
     supervisor = records.users.login("supervisor", DEMO_PASSWORD)
     lib.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
     conn = sqlite3.connect(records.path)
@@ -82,7 +84,7 @@ def audit_rows(records, action):
 
 
 def approved_demo(lib, records):
-    version = lib.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    version = lib.import_recipe(load_recipe(DEMO, "demo.toml"), SYSTEM)
     supervisor = records.users.login("supervisor", DEMO_PASSWORD)
     lib.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
     return version, supervisor
@@ -135,8 +137,7 @@ def test_a_draft_can_be_retired_and_a_retired_version_stays_retired(library):
     version, supervisor = approved_demo(lib, records)
     draft = lib.import_recipe(
         load_recipe(DEMO.replace('duration = "5 min"', 'duration = "7 min"'), "demo.toml"),
-        "u",
-        "Importer",
+        SYSTEM,
     )
     lib.retire(supervisor, DEMO_PASSWORD, draft.id, "Imported by mistake")
     assert lib.get(draft.id).status == "retired"
@@ -144,8 +145,7 @@ def test_a_draft_can_be_retired_and_a_retired_version_stays_retired(library):
     # a newer approval supersedes the approved one, not the retired one
     newer = lib.import_recipe(
         load_recipe(DEMO.replace('duration = "5 min"', 'duration = "8 min"'), "demo.toml"),
-        "u",
-        "Importer",
+        SYSTEM,
     )
     lib.approve(supervisor, DEMO_PASSWORD, newer.id)
     assert [lib.get(i).status for i in (version.id, draft.id, newer.id)] == [
@@ -184,11 +184,11 @@ def test_a_version_an_unfinished_run_uses_cannot_be_retired(library):
 
 def test_compare_gives_a_side_by_side_line_diff(library):
     lib, _ = library
-    v1 = lib.import_recipe(load_recipe(DEMO, "demo.toml"), "u", "Importer")
+    v1 = lib.import_recipe(load_recipe(DEMO, "demo.toml"), SYSTEM)
     edited = DEMO.replace('duration = "5 min"', 'duration = "6 min"').replace(
         'author = "CellDeck"', 'author = "CellDeck"\n# reviewed 2025'
     )
-    v2 = lib.import_recipe(load_recipe(edited, "demo.toml"), "u", "Importer")
+    v2 = lib.import_recipe(load_recipe(edited, "demo.toml"), SYSTEM)
     rows = lib.compare(v1.id, v2.id)
     kinds = [kind for kind, _, _ in rows]
     assert kinds.count("changed") == 1 and kinds.count("added") == 1
@@ -216,3 +216,31 @@ def test_side_by_side_pairs_a_replaced_block_and_its_overhang():
         ("removed", "z", ""),
     ]
     assert side_by_side([], []) == []
+
+
+def test_importing_is_checked_on_the_session_not_by_the_screen(library, tmp_path):
+    lib, records = library
+    recipe = load_recipe(DEMO, "demo.toml")
+    operator = records.users.login("operator", DEMO_PASSWORD)
+    with pytest.raises(PermissionDenied):
+        lib.import_recipe(recipe, operator)
+    with pytest.raises(PermissionDenied):  # a person given only as an Actor: no role to check
+        lib.import_recipe(recipe, Actor.of(records.users.login("supervisor", DEMO_PASSWORD)))
+    broken = tmp_path / "broken.toml"
+    broken.write_text("not [ toml")
+    with pytest.raises(PermissionDenied):  # refused before the file is read
+        lib.import_file(broken, operator)
+    assert lib.all_versions() == []
+    with sqlite3.connect(records.path) as conn:
+        refused = conn.execute(
+            "SELECT object_id FROM audit WHERE action = 'permission.denied' ORDER BY id"
+        ).fetchall()
+    assert refused == [("Demo",), ("broken.toml",)]  # the session's refusals, audited
+    supervisor = records.users.login("supervisor", DEMO_PASSWORD)
+    with pytest.raises(RecipeError):
+        lib.import_file(broken, supervisor)
+    path = tmp_path / "demo.toml"
+    path.write_text(DEMO)
+    version = lib.import_file(path, supervisor)
+    assert (version.status, version.imported_by) == ("draft", supervisor.full_name)
+    assert lib.import_recipe(recipe, supervisor).id == version.id

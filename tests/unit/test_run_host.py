@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from app.batch.host import PrestartFailed, RunHost
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.batch.states import State, Trigger
 from app.records import DEMO_PASSWORD, Records
-from app.store.actor import INSTRUMENT
-from app.store.recipes import RecipeLibrary
+from app.store.actor import INSTRUMENT, SYSTEM
 from app.store.users import PermissionDenied
 from hardware.commands import SetSetpoint
 from hardware.connection import LinkState, Sample
@@ -33,7 +33,7 @@ def setting(tmp_path):
     host.link, host.values = LinkState.CONNECTED, dict(READY)
     supervisor = records.users.login("supervisor", DEMO_PASSWORD)
     library = RecipeLibrary(records.users, records.signatures, records.path)
-    version = library.import_recipe(load_recipe_file(DEMO), "system", "CellDeck")
+    version = library.import_recipe(load_recipe_file(DEMO), SYSTEM)
     library.approve(supervisor, DEMO_PASSWORD, version.id, username="supervisor")
     yield records, host, sent, version.id
     host.close()

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from app.batch.host import RunHost
+from app.batch.library import RecipeLibrary
 from app.batch.recipe import load_recipe_file
 from app.records import DEMO_PASSWORD, Records
-from app.store.actor import Actor
-from app.store.recipes import RETIRE_MEANING, RecipeLibrary
+from app.store.actor import SYSTEM, Actor
+from app.store.recipes import RETIRE_MEANING
 from app.store.settings import SettingsService, validate
 from app.store.signatures import Meaning, Signature, SignatureCheck
 from app.store.signing import (
@@ -114,9 +115,7 @@ def test_the_statement_is_stored_with_the_signature_and_in_its_audit_entry(recor
 def test_a_recipes_author_may_not_approve_it_refused_before_the_password(records):
     supervisor = login(records, "supervisor")
     library = RecipeLibrary(records.users, records.signatures, records.path)
-    version = library.import_recipe(
-        load_recipe_file(DEMO), str(supervisor.user_id), supervisor.full_name
-    )
+    version = library.import_recipe(load_recipe_file(DEMO), supervisor)
     why = 'You imported recipe "Demo" version 1: someone else must approve it.'
     assert library.approval_refusal(supervisor, version) == why
     with pytest.raises(DutyRefused, match=why):  # a wrong password is never even checked
@@ -220,7 +219,7 @@ def test_a_second_person_step_keeps_performer_and_verifier_apart(records):
     host.link = LinkState.CONNECTED
     host.values = {"door": 0.0, "state": 0.0, "ilk": 0.0, "temp_sp": 37.0}
     library = RecipeLibrary(records.users, records.signatures, records.path)
-    version = library.import_recipe(load_recipe_file(CART), "system", "CellDeck")
+    version = library.import_recipe(load_recipe_file(CART), SYSTEM)
     library.approve(login(records, "supervisor"), DEMO_PASSWORD, version.id, "supervisor")
     operator = login(records, "operator")
     try:

@@ -126,3 +126,35 @@ def test_a_cancelled_job_does_not_run_and_does_not_kill_the_writer(tmp_path):
 def test_audit_values_must_keep_their_type():
     with pytest.raises(TypeError):
         AuditEntry("u1", "Ada", "a", "b", "c", run_id=7.0)
+
+
+def test_a_thread_that_keeps_a_link_alive_beats_it_while_waiting_for_a_commit(tmp_path):
+    """The connection's thread waits for its record in slices with the heartbeat between
+    them; the answer comes only once the job is committed; other threads wait plainly."""
+    import threading
+
+    from app.store.writer import WAIT_SLICE_S, keep_alive_while_waiting
+
+    writer = StoreWriter(open_database(tmp_path), "ws").start()
+    disk = threading.Event()
+    beats: list[float] = []
+    try:
+        writer.submit(lambda ctx: disk.wait(10))  # a stalled disk
+        keep_alive_while_waiting(lambda: beats.append(1) or (len(beats) >= 8 and disk.set()))
+        try:
+            assert writer.record(entry("after the stall")) == 1
+        finally:
+            keep_alive_while_waiting(None)
+        assert len(beats) >= 8  # one beat per slice (WAIT_SLICE_S) while it waited
+        assert WAIT_SLICE_S <= 1.0  # well inside the instrument's 5 s watchdog
+        elsewhere: list[int] = []
+        worker = threading.Thread(target=lambda: elsewhere.append(writer.record(entry())))
+        keep_alive_while_waiting(lambda: pytest.fail("only the registering thread beats"))
+        try:
+            worker.start()
+            worker.join(10)
+        finally:
+            keep_alive_while_waiting(None)
+        assert elsewhere == [2]
+    finally:
+        writer.close()

@@ -137,7 +137,7 @@ def test_the_self_test_pdf_names_the_software(fresh_info, tmp_path):
 
 def test_the_audit_trail_export_names_the_software(fresh_info, tmp_path):
     from app.records import Records
-    from app.reports.audit_csv import PREAMBLE_LINES, export_audit_selection
+    from app.review.audit_export import PREAMBLE_LINES, export_audit_selection
     from app.store.audit_query import AuditFilter
 
     records = Records.open(tmp_path)

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 from app.service.host import ConsoleExchange
 from app.ui import theme
 from app.ui.dialogs import TextEntryDialog
+from app.ui.hardware_calls import ServiceCalls
 from app.ui.page_kit import touch_button
-from app.ui.service.calibration_tab import ToolTab, big_label
-from app.ui.service.page import ServicePage
+from app.ui.service.kit import ServicePageApi, ToolTab, big_label
 
 QUICK_COMMANDS = ("IDN?", "PING", "GET temp", "FAULT?", "RAW? ph")
 HISTORY_LIMIT = 200
@@ -63,7 +63,7 @@ class ConsoleTab(ToolTab):
     title = "Serial console"
     needs_service = True
 
-    def __init__(self, page: ServicePage) -> None:
+    def __init__(self, page: ServicePageApi) -> None:
         super().__init__(page)
         self.pending = False
         self.exchanges: list[ConsoleExchange] = []
@@ -143,7 +143,7 @@ class ConsoleTab(ToolTab):
             return
         self.pending = True
         self._update()
-        self.call("console_line", line, done=self._answered, failed=self._refused)
+        self.call(ServiceCalls.console_line, line, done=self._answered, failed=self._refused)
 
     def _answered(self, exchange: ConsoleExchange) -> None:
         self.pending = False

@@ -31,16 +31,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui import theme
-from app.ui.page_kit import plain_sentence
-from app.ui.service.manual_tab import (
+from app.ui.hardware_calls import ServiceCalls
+from app.ui.page_kit import plain_sentence, touch_button
+from app.ui.service.kit import (
     BUTTON_PX,
-    big_button,
+    TOOL_BUTTON,
+    ServicePageApi,
+    ServiceTab,
     live_label,
-    page_call,
     panel,
     scrolled,
 )
-from app.ui.service.page import ServicePage, ServiceTab
 from hardware.link import serial_ports
 
 REFRESH_MS = 1000
@@ -108,7 +109,7 @@ class LinkTab(ServiceTab):
     title = "Link"
     needs_service = False
 
-    def __init__(self, page: ServicePage) -> None:
+    def __init__(self, page: ServicePageApi) -> None:
         super().__init__(page)
         self.stats: dict[str, Any] = {}
         self.refreshing = False  # a link_statistics is on its way: the timer waits
@@ -168,7 +169,7 @@ class LinkTab(ServiceTab):
         )
         self.port_list.currentRowChanged.connect(self._port_chosen)
         row.addWidget(self.port_list, 1)
-        self.refresh_ports_button = big_button("Refresh", "refresh ports")
+        self.refresh_ports_button = touch_button("Refresh", "refresh ports", **TOOL_BUTTON)
         self.refresh_ports_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.refresh_ports_button.clicked.connect(self.read_ports)
         row.addWidget(self.refresh_ports_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -223,7 +224,9 @@ class LinkTab(ServiceTab):
         column.addWidget(self.plot, 1)
         row = QHBoxLayout()
         row.setSpacing(12)
-        self.loopback_button = big_button("Loopback test", "loopback test", "Primary")
+        self.loopback_button = touch_button(
+            "Loopback test", "loopback test", "Primary", **TOOL_BUTTON
+        )
         self.loopback_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.loopback_button.setMinimumWidth(240)
         self.loopback_button.clicked.connect(self.loopback)
@@ -262,8 +265,8 @@ class LinkTab(ServiceTab):
     def refresh(self) -> None:
         if self.refreshing:
             return
-        self.refreshing = page_call(
-            self.page, "link_statistics", done=self._answered, failed=self._failed
+        self.refreshing = self.page.call(
+            ServiceCalls.link_statistics, done=self._answered, failed=self._failed
         )
 
     def _failed(self, _exc: BaseException) -> None:
@@ -376,9 +379,8 @@ class LinkTab(ServiceTab):
     def loopback(self) -> None:
         if self.loopback_running or not self.page.active:
             return
-        self.loopback_running = page_call(
-            self.page,
-            "loopback",
+        self.loopback_running = self.page.call(
+            ServiceCalls.loopback,
             LOOPBACK_COUNT,
             done=self._loopback_done,
             failed=self._loopback_failed,

@@ -7,34 +7,37 @@ refusal reaches the page's message line and is shown again, with its reason, nex
 the control that was refused. What the instrument is actually doing (rates, volume
 pumped, valve states, speeds, temperatures) comes from telemetry (``show_values``),
 never from what was asked for.
-
-Also the small pieces the other service tools share: ``page_call`` (a page call that
-also reports a refusal back to the tool), ``scrolled`` and ``panel``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from app.ui import theme
 from app.ui.dialogs import KeypadDialog
-from app.ui.page_kit import plain_sentence
-from app.ui.service.page import ServicePage, ServiceTab
+from app.ui.hardware_calls import ServiceCalls
+from app.ui.page_kit import plain_sentence, touch_button
+from app.ui.service.kit import (
+    TOOL_BUTTON,
+    Request,
+    ServicePageApi,
+    ServiceTab,
+    live_label,
+    number,
+    panel,
+    refusal_label,
+    scrolled,
+)
 from hardware.driver import InstrumentError
 from hardware.protocol import (
     CHANNEL_BY_NAME,
@@ -47,14 +50,12 @@ from hardware.protocol import (
     VALVES,
 )
 
-BUTTON_PX = 64  # a little above the 60 px minimum: gloves
 # A chosen setting (direction) is outlined, not filled: filled blue is Start, an action.
 CHOSEN_STYLE = (
     "QPushButton { padding: 0 4px; }"
     f" QPushButton:checked {{ background: white; color: {theme.INFO};"
     f" border: 4px solid {theme.INFO}; font-weight: bold; }}"
 )
-LIVE_STYLE = "font-size: 22px; font-weight: bold; background: transparent;"
 MOTION_INTERLOCKS = ("DOOR", "PRESSURE", "BUBBLE")  # the firmware stops and refuses motion
 # Interlocks and what the engineer does about them (the firmware's refusal names one).
 INTERLOCK_HINTS = {
@@ -65,18 +66,7 @@ INTERLOCK_HINTS = {
 }
 
 
-# --------------------------------------------------------------------------- shared
-
-
-def page_call(
-    page: ServicePage,
-    method: str,
-    *args: Any,
-    done: Callable[[Any], None] | None = None,
-    failed: Callable[[BaseException], None] | None = None,
-) -> bool:
-    """``page.call``: the refusal also handed to ``failed``; False when nothing was sent."""
-    return page.call(method, *args, done=done, failed=failed)
+# --------------------------------------------------------------------------- refusals
 
 
 def refusal_text(exc: BaseException) -> str:
@@ -94,65 +84,6 @@ def refusal_text(exc: BaseException) -> str:
     return plain_sentence(RuntimeError(f"refused: {exc.message or exc.code}"))
 
 
-def scrolled(body: QWidget) -> QScrollArea:
-    """``body`` in a frameless scroll area: a tool never makes the page taller than a
-    1280 x 800 panel, and on that panel it fits without scrolling."""
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    scroll.setWidget(body)
-    return scroll
-
-
-def panel(title: str) -> tuple[QFrame, QVBoxLayout, QHBoxLayout]:
-    """A titled surface: (frame, its column, the title row to add live values to)."""
-    frame = QFrame()
-    frame.setObjectName("Panel")
-    column = QVBoxLayout(frame)
-    column.setContentsMargins(14, 8, 14, 10)
-    column.setSpacing(8)
-    heading = QHBoxLayout()
-    heading.setSpacing(12)
-    label = QLabel(title)
-    label.setObjectName("PanelTitle")
-    label.setStyleSheet("font-size: 20px;")
-    heading.addWidget(label)
-    column.addLayout(heading)
-    return frame, column, heading
-
-
-def big_button(text: str, name: str, object_name: str = "", checkable: bool = False) -> QPushButton:
-    button = QPushButton(text)
-    button.setAccessibleName(name)
-    if object_name:
-        button.setObjectName(object_name)
-    button.setCheckable(checkable)
-    button.setMinimumSize(120, BUTTON_PX)
-    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-    button.setAutoDefault(False)
-    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return button
-
-
-def live_label(text: str = "–") -> QLabel:
-    label = QLabel(text)
-    label.setStyleSheet(LIVE_STYLE)
-    return label
-
-
-def refusal_label(name: str) -> QLabel:
-    label = QLabel("")
-    label.setObjectName("Error")
-    label.setAccessibleName(name)
-    label.setWordWrap(True)
-    label.setVisible(False)
-    return label
-
-
-def _number(value: float, decimals: int) -> str:
-    return f"{round(value, decimals) + 0.0:.{decimals}f}"  # + 0.0: never "-0.0"
-
-
 # --------------------------------------------------------------------------- controls
 
 
@@ -163,7 +94,7 @@ class Control:
         self.tab, self.name = tab, name
         self.refusal = refusal_label(f"{name} refusal")
 
-    def act(self, method: str, *args: Any, said: str) -> None:
+    def act(self, request: Request, *args: Any, said: str) -> None:
         def done(result: Any) -> None:
             self.refusal.setVisible(False)
             self.tab.page.say(f"{said}: {result}.")
@@ -172,7 +103,7 @@ class Control:
             self.refusal.setText(refusal_text(exc))
             self.refusal.setVisible(True)
 
-        page_call(self.tab.page, method, *args, done=done, failed=failed)
+        self.tab.page.call(request, *args, done=done, failed=failed)
 
 
 class PumpControl(Control):
@@ -185,26 +116,30 @@ class PumpControl(Control):
         self.live = live_label()
         heading.addStretch(1)
         heading.addWidget(self.live)
-        self.rate_button = big_button("", f"pump {pump} rate")
+        self.rate_button = touch_button("", f"pump {pump} rate", **TOOL_BUTTON)
         self.rate_button.clicked.connect(self._ask_rate)
-        self.volume_button = big_button("", f"pump {pump} volume")
+        self.volume_button = touch_button("", f"pump {pump} volume", **TOOL_BUTTON)
         self.volume_button.clicked.connect(self._ask_volume)
         row = QHBoxLayout()
         row.setSpacing(10)
         row.addWidget(self.rate_button, 3)
         row.addWidget(self.volume_button, 3)
         column.addLayout(row)
-        self.forward = big_button("Forward", f"pump {pump} forward", checkable=True)
-        self.reverse = big_button("Reverse", f"pump {pump} reverse", checkable=True)
+        self.forward = touch_button(
+            "Forward", f"pump {pump} forward", checkable=True, **TOOL_BUTTON
+        )
+        self.reverse = touch_button(
+            "Reverse", f"pump {pump} reverse", checkable=True, **TOOL_BUTTON
+        )
         for button in (self.forward, self.reverse):
             button.setStyleSheet(CHOSEN_STYLE)
         self.forward.setChecked(True)
         self.direction = QButtonGroup(self.frame)
         self.direction.addButton(self.forward)
         self.direction.addButton(self.reverse)
-        self.start_button = big_button("Start", f"pump {pump} start", "Primary")
+        self.start_button = touch_button("Start", f"pump {pump} start", "Primary", **TOOL_BUTTON)
         self.start_button.clicked.connect(self.start)
-        self.stop_button = big_button("Stop", f"pump {pump} stop", "Danger")
+        self.stop_button = touch_button("Stop", f"pump {pump} stop", "Danger", **TOOL_BUTTON)
         self.stop_button.clicked.connect(self.stop)
         row = QHBoxLayout()
         row.setSpacing(10)
@@ -219,7 +154,7 @@ class PumpControl(Control):
 
     def _show_settings(self) -> None:
         self.rate_button.setText(
-            "Rate: tap to set" if self.rate is None else f"Rate {_number(self.rate, 1)} mL/min"
+            "Rate: tap to set" if self.rate is None else f"Rate {number(self.rate, 1)} mL/min"
         )
         self.volume_button.setText(
             "Volume: no limit" if self.volume is None else f"Volume {self.volume:g} mL"
@@ -262,18 +197,20 @@ class PumpControl(Control):
     def start(self) -> None:
         if self.rate is None:
             return
-        self.act("pump", self.pump, self.signed_rate(), self.volume, said=f"Pump {self.pump}")
+        self.act(
+            ServiceCalls.pump, self.pump, self.signed_rate(), self.volume, said=f"Pump {self.pump}"
+        )
 
     def stop(self) -> None:
-        self.act("pump", self.pump, 0.0, said=f"Pump {self.pump}")
+        self.act(ServiceCalls.pump, self.pump, 0.0, said=f"Pump {self.pump}")
 
     def show_values(self, values: dict[str, float]) -> None:
         rate = values.get(f"p{self.pump}_rate")
         volume = values.get(f"p{self.pump}_vol")
         if rate is None or volume is None:
             return
-        state = "stopped" if rate == 0 else f"{_number(rate, 1)} mL/min"
-        self.live.setText(f"{state} · {_number(volume, 2)} mL pumped")
+        state = "stopped" if rate == 0 else f"{number(rate, 1)} mL/min"
+        self.live.setText(f"{state} · {number(volume, 2)} mL pumped")
 
 
 class ValveControl(Control):
@@ -287,7 +224,7 @@ class ValveControl(Control):
         grid = QGridLayout()
         grid.setSpacing(10)
         for index, name in enumerate(VALVES):
-            button = big_button("", f"valve {name}", checkable=True)
+            button = touch_button("", f"valve {name}", checkable=True, **TOOL_BUTTON)
             button.clicked.connect(lambda _=False, n=name: self.toggle(n))
             grid.addWidget(button, index // 3, index % 3)
             self.buttons[name] = button
@@ -298,7 +235,7 @@ class ValveControl(Control):
     def toggle(self, name: str) -> None:
         self._show()  # the button shows what telemetry says, not the tap, until it changes
         opening = not self.open[name]
-        self.act("valve", name, opening, said=f"Valve {name}")
+        self.act(ServiceCalls.valve, name, opening, said=f"Valve {name}")
 
     def _show(self) -> None:
         for name, button in self.buttons.items():
@@ -321,11 +258,11 @@ class RotorControl(Control):
         self.live = live_label()
         heading.addStretch(1)
         heading.addWidget(self.live)
-        self.speed_button = big_button("", "rotor speed")
+        self.speed_button = touch_button("", "rotor speed", **TOOL_BUTTON)
         self.speed_button.clicked.connect(self._ask_speed)
-        self.start_button = big_button("Start", "rotor start", "Primary")
+        self.start_button = touch_button("Start", "rotor start", "Primary", **TOOL_BUTTON)
         self.start_button.clicked.connect(self.start)
-        self.stop_button = big_button("Stop", "rotor stop", "Danger")
+        self.stop_button = touch_button("Stop", "rotor stop", "Danger", **TOOL_BUTTON)
         self.stop_button.clicked.connect(self.stop)
         row = QHBoxLayout()
         row.setSpacing(10)
@@ -353,10 +290,10 @@ class RotorControl(Control):
 
     def start(self) -> None:
         if self.rpm:
-            self.act("rotor", self.rpm, said="Rotor")
+            self.act(ServiceCalls.rotor, self.rpm, said="Rotor")
 
     def stop(self) -> None:
-        self.act("rotor", 0.0, said="Rotor")
+        self.act(ServiceCalls.rotor, 0.0, said="Rotor")
 
     def show_values(self, values: dict[str, float]) -> None:
         rpm, target = values.get("rpm"), values.get("rpm_sp")
@@ -377,7 +314,9 @@ class SetpointControl(Control):
         self.live = live_label()
         heading.addStretch(1)
         heading.addWidget(self.live)
-        self.button = big_button(f"Set-point – {self.channel.unit}", f"{name} set-point")
+        self.button = touch_button(
+            f"Set-point – {self.channel.unit}", f"{name} set-point", **TOOL_BUTTON
+        )
         self.button.clicked.connect(self._ask)
         row = QHBoxLayout()
         row.setSpacing(10)
@@ -399,7 +338,7 @@ class SetpointControl(Control):
         def chosen() -> None:
             value = dialog.value()
             if value is not None:
-                self.act("setpoint", self.setpoint, value, said=self.channel.label)
+                self.act(ServiceCalls.setpoint, self.setpoint, value, said=self.channel.label)
 
         self.tab.page.open_dialog(dialog, chosen)
 
@@ -410,10 +349,10 @@ class SetpointControl(Control):
         self.current = current
         unit = self.channel.unit
         decimals = self.channel.decimals
-        self.button.setText(f"Set-point {_number(current, decimals)} {unit}")
+        self.button.setText(f"Set-point {number(current, decimals)} {unit}")
         unit_measured = CHANNEL_BY_NAME[self.measured].unit
         self.live.setText(
-            f"{_number(measured, CHANNEL_BY_NAME[self.measured].decimals)} {unit_measured}"
+            f"{number(measured, CHANNEL_BY_NAME[self.measured].decimals)} {unit_measured}"
         )
         if self.extra and self.extra in values:
             self.output.setText(f"output\n{values[self.extra]:.0f} %")
@@ -426,7 +365,7 @@ class ManualTab(ServiceTab):
     title = "Manual control"
     needs_service = True
 
-    def __init__(self, page: ServicePage) -> None:
+    def __init__(self, page: ServicePageApi) -> None:
         super().__init__(page)
         body = QWidget()
         grid = QGridLayout(body)

@@ -3,8 +3,9 @@ firmware told), and the engineer's tools behind a row of tabs. Tools that act on
 instrument are enabled only in service mode; live readings and link statistics are
 always shown.
 
-Every act goes to the service host on the hardware thread (``HardwareCalls``); answers
-and refusals come back as sentences on the message line.
+Every act goes to the service host on the hardware thread through the typed
+``ServiceCalls`` proxy; answers and refusals come back as sentences on the message line.
+The page imports its tabs; a tab knows the page only as ``kit.ServicePageApi``.
 """
 
 from __future__ import annotations
@@ -29,26 +30,16 @@ from app.store.users import Session
 from app.ui.background import Background
 from app.ui.channel_panel import ChannelPanel
 from app.ui.dialogs import DialogHost
-from app.ui.hardware_calls import HardwareCalls
+from app.ui.hardware_calls import HardwareCalls, ServiceCalls
 from app.ui.page_kit import plain_sentence, set_message, touch_button
+from app.ui.service.calibration_tab import CalibrationTab
+from app.ui.service.console_tab import ConsoleTab
+from app.ui.service.kit import Request, ServiceTab
+from app.ui.service.link_tab import LinkTab
+from app.ui.service.manual_tab import ManualTab
+from app.ui.service.raw_tab import RawTab
+from app.ui.service.selftest_tab import SelfTestTab
 from hardware.driver import Identity
-
-
-class ServiceTab(QWidget):
-    """A tool on the Service page. ``needs_service``: enabled only in service mode."""
-
-    title = "?"
-    needs_service = True
-
-    def __init__(self, page: ServicePage) -> None:
-        super().__init__()
-        self.page = page
-
-    def service_changed(self, active: bool) -> None:
-        """Service mode was entered or left."""
-
-    def shown(self) -> None:
-        """The tab came to the front."""
 
 
 class ReadingsTab(ServiceTab):
@@ -82,7 +73,8 @@ class ServicePage(DialogHost, QWidget):
         background: Background | None = None,
     ) -> None:
         super().__init__()
-        self.calls, self.session = calls, session
+        self.calls = ServiceCalls.of(calls) if calls is not None else None
+        self.session = session
         self.background = background  # file and port-list work off the GUI thread
         self.records: Records | None = None  # calibration records, exports (set by the shell)
         self.identity: Identity | None = None  # the instrument, set at each connection
@@ -116,14 +108,7 @@ class ServicePage(DialogHost, QWidget):
         self._show_mode()
 
     def _add_tools(self) -> None:
-        """The tools that have their own modules (imported here: they import this one)."""
-        from app.ui.service.calibration_tab import CalibrationTab
-        from app.ui.service.console_tab import ConsoleTab
-        from app.ui.service.link_tab import LinkTab
-        from app.ui.service.manual_tab import ManualTab
-        from app.ui.service.raw_tab import RawTab
-        from app.ui.service.selftest_tab import SelfTestTab
-
+        """The tools that have their own modules."""
         self.add_tab(ManualTab(self))
         self.add_tab(RawTab(self))
         self.calibration = self.add_tab(CalibrationTab(self))
@@ -151,14 +136,15 @@ class ServicePage(DialogHost, QWidget):
     # ------------------------------------------------------------------ calls
     def call(
         self,
-        method: str,
+        request: Request,
         *args: Any,
         done: Callable[[Any], None] | None = None,
         failed: Callable[[BaseException], None] | None = None,
     ) -> bool:
-        """``service_host.method(session, *args)``; a refusal becomes the message line and
-        goes to ``failed``. False when nothing was sent (nobody signed in, no hardware),
-        so a caller waiting for an answer does not wait forever."""
+        """``request(calls, session, *args)``, ``request`` a ServiceCalls method (as
+        ``page.call(ServiceCalls.raw, "ph", done=...)``); a refusal becomes the message
+        line and goes to ``failed``. False when nothing was sent (nobody signed in, no
+        hardware), so a caller waiting for an answer does not wait forever."""
         session = self.session()
         if session is None or self.calls is None:
             return False
@@ -171,7 +157,7 @@ class ServicePage(DialogHost, QWidget):
             elif done is not None:
                 done(value)
 
-        self.calls.call(method, session, *args, done=answered)
+        request(self.calls, session, *args, done=answered)
         return True
 
     def show_values(self, values: dict[str, float]) -> None:
@@ -189,7 +175,7 @@ class ServicePage(DialogHost, QWidget):
         session = self.session()
         if session is None or self.calls is None:
             return
-        method = "leave" if self.active else "enter"
+        entering = not self.active
         self.mode_button.setEnabled(False)
 
         def changed(ok: bool, result: Any) -> None:
@@ -197,16 +183,19 @@ class ServicePage(DialogHost, QWidget):
             if not ok:
                 self.say(plain_sentence(result), error=True)
                 return
-            self.set_active(method == "enter")
+            self.set_active(entering)
             self.say(f"Instrument: {result}")
 
-        self.calls.call(method, session, done=changed)
+        if entering:
+            self.calls.enter(session, done=changed)
+        else:
+            self.calls.leave(session, done=changed)
 
     def leave_on_sign_out(self, session: Session) -> None:
         """An engineer signing out leaves service mode: the instrument is not left in it."""
         if self.active and self.calls is not None:
-            self.calls.host.cancel_selftest.set()  # a running self-test stops first
-            self.calls.call("leave", session)
+            self.calls.cancel_selftest()  # a running self-test stops first
+            self.calls.leave(session)
             self.set_active(False)
 
     def set_active(self, active: bool) -> None:

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.ui.service.manual_tab import big_button, page_call
-from app.ui.service.page import ServicePage, ServiceTab
+from app.ui.hardware_calls import ServiceCalls
+from app.ui.page_kit import touch_button
+from app.ui.service.kit import TOOL_BUTTON, ServicePageApi, ServiceTab, number
 from hardware.driver import RawReading
 from hardware.protocol import CALIBRATABLE, CHANNEL_BY_NAME
 
@@ -40,10 +41,6 @@ TABLE_STYLE = (
     "QTableWidget { font-size: 20px; }"
     " QHeaderView::section { font-size: 18px; min-height: 34px; max-height: 34px; }"
 )
-
-
-def _number(value: float, decimals: int) -> str:
-    return f"{round(value, decimals) + 0.0:.{decimals}f}"  # + 0.0: never "-0.00"
 
 
 class Samples:
@@ -69,7 +66,7 @@ class RawTab(ServiceTab):
     title = "Raw readings"
     needs_service = False
 
-    def __init__(self, page: ServicePage) -> None:
+    def __init__(self, page: ServicePageApi) -> None:
         super().__init__(page)
         self.window_s = 60.0
         self.samples = {name: Samples() for name in CALIBRATABLE}
@@ -87,7 +84,7 @@ class RawTab(ServiceTab):
         self.window_group = QButtonGroup(self)
         self.window_buttons = {}
         for label, seconds in WINDOWS:
-            button = big_button(label, f"window {label}", checkable=True)
+            button = touch_button(label, f"window {label}", checkable=True, **TOOL_BUTTON)
             button.setMinimumWidth(110)
             button.setChecked(seconds == self.window_s)
             button.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
@@ -152,8 +149,8 @@ class RawTab(ServiceTab):
     def poll(self) -> None:
         if self.polling:
             return
-        self.polling = page_call(
-            self.page, "raw_all", CALIBRATABLE, done=self._answered, failed=self._failed
+        self.polling = self.page.call(
+            ServiceCalls.raw_all, CALIBRATABLE, done=self._answered, failed=self._failed
         )
 
     def _answered(self, readings: list[RawReading]) -> None:
@@ -184,12 +181,12 @@ class RawTab(ServiceTab):
             if reading is None:
                 continue
             decimals = CHANNEL_BY_NAME[name].decimals + 1  # raw work wants a digit more
-            cells = [str(reading.counts), _number(reading.raw, decimals)]
-            cells.append(_number(reading.value, decimals))
+            cells = [str(reading.counts), number(reading.raw, decimals)]
+            cells.append(number(reading.value, decimals))
             stats = self.samples[name].stats(self.window_s, now)
             if stats is not None:
                 *values, n = stats
-                cells += [_number(value, decimals) for value in values]
+                cells += [number(value, decimals) for value in values]
                 counts.append(n)
             for col, text in enumerate(cells, start=1):
                 self.table.item(row, col).setText(text)

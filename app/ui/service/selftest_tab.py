@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.service.selftest import TEST_KIT_FILL, SelfTestReport
-from app.store.audit import AuditEntry
 from app.ui import theme
+from app.ui.hardware_calls import ServiceCalls
 from app.ui.page_kit import plain_sentence, touch_button, touch_table
-from app.ui.service.calibration_tab import ToolTab, big_label, coloured, utc_stamp
-from app.ui.service.page import ServicePage
+from app.ui.service.kit import ServicePageApi, ToolTab, big_label, coloured, utc_stamp
 
 KIT_TEXT = (
     "Load the test kit first: water in the buffer and media bags "
@@ -43,7 +42,7 @@ class SelfTestTab(ToolTab):
     needs_service = True
     progress_line = Signal(str)  # emitted on the hardware thread, shown on the GUI thread
 
-    def __init__(self, page: ServicePage) -> None:
+    def __init__(self, page: ServicePageApi) -> None:
         super().__init__(page)
         self.running = False
         self.report: SelfTestReport | None = None
@@ -114,12 +113,17 @@ class SelfTestTab(ToolTab):
             "chamber by 1 °C. It takes a few minutes."
         )
         self._update()
-        self.call("selftest", self.progress_line.emit, done=self._finished, failed=self._aborted)
+        self.call(
+            ServiceCalls.selftest,
+            self.progress_line.emit,
+            done=self._finished,
+            failed=self._aborted,
+        )
 
     def cancel(self) -> None:
-        host = getattr(self.page.calls, "host", None)
-        if self.running and host is not None:
-            host.cancel_selftest.set()  # a threading.Event: the test stops at its next step
+        calls = self.page.calls
+        if self.running and calls is not None:
+            calls.cancel_selftest()  # a threading.Event: the test stops at its next step
             self.cancel_button.setEnabled(False)
             self.page.say("Cancelling the self-test: the instrument is put back as it was…")
 
@@ -129,10 +133,6 @@ class SelfTestTab(ToolTab):
 
     def _finished(self, report: SelfTestReport) -> None:
         self.running = False
-        identity = self.identity
-        if report.instrument == "?" and identity is not None:
-            # the test joined the link after the instrument had identified itself
-            report.instrument = f"{identity.serial} firmware {identity.firmware}"
         self.report = report
         self._show_report(report)
         self.page.say("Self-test finished: " + ("PASS." if report.passed else "FAIL."))
@@ -194,47 +194,18 @@ class SelfTestTab(ToolTab):
         self.background.submit(write, lambda ok, value: self._exported(ok, value, path, "PDF"))
 
     def export_diagnostics(self) -> None:
-        """The link's statistics from the hardware thread, then the zip in the background."""
+        """The bundle written and audited by the service host, off the GUI thread."""
         if self.exporting:
             return
+        path = self.exports / f"diagnostics-{utc_stamp()}.zip"
         self._exporting(True)
         self.call(
-            "link_statistics",
-            done=self._write_bundle,
-            failed=lambda _exc: self._exporting(False),
+            ServiceCalls.export_diagnostics,
+            self.data_dir,
+            path,
+            done=lambda names: self._exported(True, names, path, "zip"),
+            failed=lambda exc: self._exported(False, exc, path, "zip"),
         )
-
-    def _write_bundle(self, stats: dict) -> None:
-        from app.service.diagnostics import write_bundle
-
-        session = self.page.session()
-        records = self.records
-        identity = self.identity
-        path = self.exports / f"diagnostics-{utc_stamp()}.zip"
-        text = (
-            f"model {identity.model}\nserial {identity.serial}\nfirmware {identity.firmware}\n"
-            f"boot {identity.boot}"
-            if identity is not None
-            else "the instrument had not identified itself"
-        )
-        data_dir, db_path = self.data_dir, records.path
-
-        def write() -> list[str]:
-            names = write_bundle(data_dir, db_path, path, stats, text)
-            if session is not None:  # records leave the system: who, what, when
-                records.writer.record(
-                    AuditEntry(
-                        str(session.user_id),
-                        session.full_name,
-                        "diagnostics.export",
-                        "instrument",
-                        identity.serial if identity else "?",
-                        new_value=path.name,
-                    )
-                )
-            return names
-
-        self.background.submit(write, lambda ok, value: self._exported(ok, value, path, "zip"))
 
     def _exporting(self, busy: bool) -> None:
         self.exporting = busy

@@ -20,7 +20,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.reports.csv_export import AUDIT_HEADER, audit_cells
+from app.review.csv_format import AUDIT_HEADER, audit_cells
 from app.store.audit import VerifyResult
 from app.store.audit_query import AuditFilter, count_audit, iter_audit
 from app.store.checks import verify_database
