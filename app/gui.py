@@ -46,7 +46,7 @@ def run_gui(options: ConsoleOptions) -> int:
 def build_shell(console: Console, controller):
     """The shell on the console's parts (also used by the UI tests)."""
     from app.batch.library import RecipeLibrary
-    from app.ui.hardware_calls import HardwareCalls
+    from app.ui.hardware_calls import ServiceCalls
     from app.ui.run_controller import RunController
     from app.ui.shell import Shell, ShellParts
 
@@ -54,7 +54,7 @@ def build_shell(console: Console, controller):
     runs = RunController(controller, console.host)
     library = RecipeLibrary(records.users, records.signatures, records.path)
     hint = f"DEMO: every account's password is {DEMO_PASSWORD}" if console.demo else ""
-    service = HardwareCalls(controller, console.service)
+    service = ServiceCalls(controller, console.service)
     shell = Shell(
         ShellParts(
             controller, runs, records, library, resources_dir() / "recipes", hint, service

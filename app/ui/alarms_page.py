@@ -125,7 +125,7 @@ class AlarmsPage(DialogHost, QWidget):
             ack = QPushButton("Acknowledge")
             ack.setAccessibleName(f"acknowledge {alarm.tag}")
             ack.setMinimumWidth(200)
-            ack.clicked.connect(lambda _=False, t=alarm.tag: self._call("acknowledge", t))
+            ack.clicked.connect(lambda _=False, t=alarm.tag: self._call(self.runs.acknowledge, t))
             row.addWidget(ack)
         session = self.session()
         if session is not None and allowed(session.role, Permission.ALARM_SHELVE):
@@ -135,13 +135,12 @@ class AlarmsPage(DialogHost, QWidget):
             row.addWidget(shelve)
         return frame
 
-    def _call(self, method: str, *args) -> None:
+    def _call(self, method: Callable[..., None], *args) -> None:
+        """``method``: one of the run controller's typed calls, e.g. ``self.runs.shelve``."""
         session = self.session()
         if session is None:
             return
-        self.runs.call(
-            method, session, *args, done=lambda ok, v: self.message.setText("" if ok else str(v))
-        )
+        method(session, *args, done=lambda ok, v: self.message.setText("" if ok else str(v)))
 
     def _shelve(self, tag: str) -> None:
         why = ReasonDialog(f"Shelve {tag}: why?", STANDARD_REASONS["shelve"], parent=self)
@@ -149,6 +148,8 @@ class AlarmsPage(DialogHost, QWidget):
         def reasoned() -> None:
             reason = why.reason()
             minutes = KeypadDialog(f"Shelve {tag} for", "min", 1, 1440, initial=60, parent=self)
-            self.open_dialog(minutes, lambda: self._call("shelve", tag, reason, minutes.value()))
+            self.open_dialog(
+                minutes, lambda: self._call(self.runs.shelve, tag, reason, minutes.value())
+            )
 
         self.open_dialog(why, reasoned)

@@ -104,29 +104,3 @@ class RunController(HardwareCalls):
         self, session: Session, name: str, value: float, reason: str, *, done: Done | None = None
     ) -> None:
         self.queue(self.host.change_setpoint, session, name, value, reason, done=done)
-
-    def call(self, method: str, *args: Any, done: Done | None = None) -> None:
-        """Transitional, for the screens that still name the call (run_screen,
-        alarms_page, start_panel): the typed method of that name, so an unknown name
-        fails here, on the GUI thread, before anything is queued."""
-        if method not in RUN_CALLS:
-            raise AttributeError(f"RunController has no run-host call {method!r}")
-        getattr(self, method)(*args, done=done)
-
-
-RUN_CALLS = frozenset(
-    {
-        "checklist",
-        "start",
-        "answer",
-        "hold",
-        "restart",
-        "abort",
-        "pause",
-        "resume_paused",
-        "stop",
-        "acknowledge",
-        "shelve",
-        "change_setpoint",
-    }
-)

@@ -231,13 +231,14 @@ class RunScreen(DialogHost, QWidget):
         self.trends.set_band(status.golden, status.step_starts_s, status.golden_summary)
 
     # ------------------------------------------------------------------ actions
-    def _call(self, method: str, *args, after: str = "") -> None:
+    def _call(self, method: Callable[..., None], *args, after: str = "") -> None:
+        """``method``: one of the run controller's typed calls, e.g. ``self.runs.hold``."""
         session = self.session()
         if session is None:
             self.message.setText("Sign in first.")
             return
         self.message.setText("…")
-        self.runs.call(method, session, *args, done=lambda ok, v: self._done(ok, v, after))
+        method(session, *args, done=lambda ok, v: self._done(ok, v, after))
 
     def _done(self, ok: bool, value, after: str) -> None:
         self.message.setText(after if ok else str(value))
@@ -248,14 +249,14 @@ class RunScreen(DialogHost, QWidget):
             return
         if prompt.response == "confirm":
             dialog = ConfirmDialog("Confirm", prompt.message, "Done", parent=self)
-            self.open_dialog(dialog, lambda: self._call("answer", "confirmed"))
+            self.open_dialog(dialog, lambda: self._call(self.runs.answer, "confirmed"))
         elif prompt.response == "data":
             low = prompt.data_low if prompt.data_low is not None else -1e12
             high = prompt.data_high if prompt.data_high is not None else 1e12
             dialog = KeypadDialog(
                 prompt.data_label or "Value", prompt.data_unit, low, high, parent=self
             )
-            self.open_dialog(dialog, lambda: self._call("answer", dialog.value()))
+            self.open_dialog(dialog, lambda: self._call(self.runs.answer, dialog.value()))
         else:
             self._ask_signature(prompt.second_person)
 
@@ -276,7 +277,7 @@ class RunScreen(DialogHost, QWidget):
             if second_person:
                 self._ask_second(session, password, username)
             else:
-                self._call("answer", "signed", password, None, username)
+                self._call(self.runs.answer, "signed", password, None, username)
 
         ask_signature(self, self._step_request(Meaning.PERFORMED), session, signed)
 
@@ -308,7 +309,7 @@ class RunScreen(DialogHost, QWidget):
             )
             second = lambda: (dialog.username() or "", dialog.password())  # noqa: E731
             self.open_dialog(
-                dialog, lambda: self._call("answer", "signed", password, second(), username)
+                dialog, lambda: self._call(self.runs.answer, "signed", password, second(), username)
             )
 
         if self._background is None:
@@ -316,15 +317,17 @@ class RunScreen(DialogHost, QWidget):
         self._background.submit(read, ready)
 
     def _acknowledge(self, tag: str) -> None:
-        self._call("acknowledge", tag, after=f"Alarm {tag} acknowledged.")
+        self._call(self.runs.acknowledge, tag, after=f"Alarm {tag} acknowledged.")
 
     def _hold(self) -> None:
         dialog = ReasonDialog("Hold the run: why?", STANDARD_REASONS["hold"], parent=self)
-        self.open_dialog(dialog, lambda: self._call("hold", dialog.reason(), after="Run held."))
+        self.open_dialog(
+            dialog, lambda: self._call(self.runs.hold, dialog.reason(), after="Run held.")
+        )
 
     def _restart(self) -> None:
         dialog = ReasonDialog("Restart the run", STANDARD_REASONS["restart"], parent=self)
-        self.open_dialog(dialog, lambda: self._call("restart", dialog.reason()))
+        self.open_dialog(dialog, lambda: self._call(self.runs.restart, dialog.reason()))
 
     def _pause(self) -> None:
         dialog = ConfirmDialog(
@@ -334,10 +337,12 @@ class RunScreen(DialogHost, QWidget):
             "Pause after step",
             parent=self,
         )
-        self.open_dialog(dialog, lambda: self._call("pause", "", after="Pausing after step."))
+        self.open_dialog(
+            dialog, lambda: self._call(self.runs.pause, "", after="Pausing after step.")
+        )
 
     def _resume(self) -> None:
-        self._call("resume_paused", "", after="Resumed.")
+        self._call(self.runs.resume_paused, "", after="Resumed.")
 
     def _stop(self) -> None:
         dialog = ReasonDialog(
@@ -353,7 +358,9 @@ class RunScreen(DialogHost, QWidget):
                 "Stop run",
                 parent=self,
             )
-            self.open_dialog(sure, lambda: self._call("stop", reason, after="Run stopping."))
+            self.open_dialog(
+                sure, lambda: self._call(self.runs.stop, reason, after="Run stopping.")
+            )
 
         self.open_dialog(dialog, reason_given)
 
@@ -371,7 +378,9 @@ class RunScreen(DialogHost, QWidget):
                 danger=True,
                 parent=self,
             )
-            self.open_dialog(sure, lambda: self._call("abort", reason, after="Run aborted."))
+            self.open_dialog(
+                sure, lambda: self._call(self.runs.abort, reason, after="Run aborted.")
+            )
 
         self.open_dialog(dialog, reason_given)
 
@@ -396,7 +405,7 @@ class RunScreen(DialogHost, QWidget):
                 self.open_dialog(
                     why,
                     lambda: self._call(
-                        "change_setpoint",
+                        self.runs.change_setpoint,
                         name,
                         value,
                         why.reason(),

@@ -38,7 +38,7 @@ from app.store.users import Session
 from app.ui.alarms_page import AlarmsPage
 from app.ui.background import Background
 from app.ui.compare_page import ComparePage
-from app.ui.hardware_calls import HardwareCalls
+from app.ui.hardware_calls import ServiceCalls
 from app.ui.history_page import HistoryPage
 from app.ui.lock_screen import LockScreen
 from app.ui.login import LoginPage
@@ -75,7 +75,7 @@ class ShellParts:
     library: RecipeLibrary
     recipe_folder: Path
     demo_hint: str = ""
-    service: HardwareCalls | None = None  # the service host's calls (service mode)
+    service: ServiceCalls | None = None  # the service host's typed calls (service mode)
 
 
 class Shell(QMainWindow):

@@ -210,8 +210,7 @@ class StartPanel(DialogHost, QWidget):
         session = self.session()
         if session is None or self.version_id is None or not self.isVisible():
             return
-        self.runs.call(
-            "checklist",
+        self.runs.checklist(
             session,
             self.version_id,
             self.batch[0],
@@ -243,8 +242,7 @@ class StartPanel(DialogHost, QWidget):
             return
         self.start_button.setEnabled(False)
         self.message.setText("Starting…")
-        self.runs.call(
-            "start",
+        self.runs.start(
             session,
             self.version_id,
             self.batch[0],

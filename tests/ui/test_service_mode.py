@@ -152,7 +152,7 @@ def test_service_mode_is_refused_during_a_running_batch(qtbot, console_shell):
 
 def ask_runs(qtbot, window, method, *args):
     answer = []
-    window.parts.runs.call(method, *args, done=lambda ok, value: answer.append((ok, value)))
+    getattr(window.parts.runs, method)(*args, done=lambda ok, value: answer.append((ok, value)))
     qtbot.waitUntil(lambda: bool(answer), timeout=15000)
     return answer[0]
 
