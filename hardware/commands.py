@@ -115,15 +115,6 @@ class SetTelemetryRate(InstrumentCommand):
 
 
 @dataclass(frozen=True)
-class EnterSafeState(InstrumentCommand):
-    label: ClassVar[str] = "safe state"
-
-    def run(self, instrument: Instrument) -> str:
-        instrument.safe()
-        return "safe state entered"
-
-
-@dataclass(frozen=True)
 class ClearSafeState(InstrumentCommand):
     label: ClassVar[str] = "clear safe state"
 

@@ -16,15 +16,14 @@ preamble always has the same number of lines, so tools can skip it (pandas:
 from __future__ import annotations
 
 import csv
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.review.csv_format import AUDIT_HEADER, audit_cells
 from app.store.audit import VerifyResult
-from app.store.audit_query import AuditFilter, count_audit, iter_audit
+from app.store.audit_query import AuditFilter, count_audit, iter_audit, read_snapshot
 from app.store.checks import verify_database
-from app.store.db import connect, utc_now
+from app.store.db import utc_now
 from app.store.witness import head_line
 from app.version import build_info
 
@@ -74,10 +73,9 @@ def _write(
     db_path: str | Path, where: AuditFilter, path: Path, exported_by: str, chain: VerifyResult
 ) -> int:
     with (
-        closing(connect(db_path, readonly=True)) as conn,
+        read_snapshot(db_path) as conn,  # the count and the rows from one snapshot
         path.open("x", newline="", encoding="utf-8") as out,
     ):
-        conn.execute("BEGIN")  # the count and the rows from one snapshot
         total = count_audit(conn, where)
         preamble = (
             f"CellDeck audit trail export ({build_info().summary()})",
@@ -105,5 +103,4 @@ def _write(
                 ]
             )
             written += 1
-        conn.execute("COMMIT")
     return written

@@ -34,6 +34,7 @@ from app.review.record import load_run_record
 from app.store.db import connect
 from app.store.golden import GoldenRecord, GoldenStore, active, active_band, run_band
 from app.store.recipes import RecipeStore
+from app.store.run_reads import run_batch, run_batch_and_state, run_recipe_id, runs_of_recipe
 from app.store.signatures import Meaning
 from app.store.users import Session
 
@@ -52,8 +53,7 @@ class Candidate:
 def recipe_of(db_path: str | Path, run_id: int) -> int | None:
     """The recipe version (recipes.id) a run used."""
     with closing(connect(db_path, readonly=True)) as conn:
-        row = conn.execute("SELECT recipe_id FROM runs WHERE id = ?", (run_id,)).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+        return run_recipe_id(conn, run_id)
 
 
 def approved(records: Records, run_id: int) -> bool:
@@ -66,11 +66,7 @@ def approved(records: Records, run_id: int) -> bool:
 def candidates(records: Records, recipe_id: int) -> list[Candidate]:
     """Completed, approved runs of one recipe version, oldest first."""
     with closing(connect(records.path, readonly=True)) as conn:
-        rows = conn.execute(
-            "SELECT id, batch_id, COALESCE(ended_utc, '') FROM runs"
-            " WHERE recipe_id = ? AND state = ? ORDER BY id",
-            (recipe_id, COMPLETE),
-        ).fetchall()
+        rows = runs_of_recipe(conn, recipe_id, COMPLETE)
     return [Candidate(*row) for row in rows if approved(records, row[0])]
 
 
@@ -84,9 +80,7 @@ def check_selection(records: Records, run_ids: Sequence[int]) -> int:
     first = versions[ids[0]]
     with closing(connect(records.path, readonly=True)) as conn:
         for run_id in ids:
-            row = conn.execute(
-                "SELECT batch_id, state FROM runs WHERE id = ?", (run_id,)
-            ).fetchone()
+            row = run_batch_and_state(conn, run_id)
             if row is None:
                 raise ValueError(f"there is no run {run_id}")
             batch, state = row
@@ -113,8 +107,7 @@ def build_band(
     series = []
     with closing(connect(db_path, readonly=True)) as conn:
         for run_id in run_ids:
-            row = conn.execute("SELECT batch_id FROM runs WHERE id = ?", (run_id,)).fetchone()
-            series.append(run_series(db_path, run_id, specs, row[0] if row else ""))
+            series.append(run_series(db_path, run_id, specs, run_batch(conn, run_id) or ""))
     return build_golden(series, specs, min_runs=MIN_GOLDEN_RUNS)
 
 

@@ -43,7 +43,8 @@ from app.review.csv_format import preamble
 from app.review.exceptions import find_exceptions
 from app.review.record import RunRecordData, load_run_record
 from app.store.db import connect
-from app.store.historian import DTYPE, N_CHANNELS, load_run_clock, query
+from app.store.historian import load_run_clock, query
+from app.store.run_reads import rollup_means, run_batch, run_recipe
 from app.store.runs import step_starts, step_times
 from hardware.protocol import CHANNEL_INDEX
 
@@ -114,18 +115,7 @@ def _means(
     conn: sqlite3.Connection, run_id: int, channels: Sequence[str], last_ms: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(bucket mid-time s, mean per channel) from the 10 s or 1 min rollups."""
-    level = 0 if last_ms <= FINE_LEVEL_UP_TO_MS else 1
-    rows = conn.execute(
-        "SELECT t_first, t_last, n, sums FROM rollups WHERE run_id = ? AND level = ?"
-        " ORDER BY bucket",
-        (run_id, level),
-    ).fetchall()
-    if not rows:
-        return np.empty(0), {c: np.empty(0) for c in channels}
-    t_s = np.array([(r[0] + r[1]) / 2000.0 for r in rows])
-    n = np.array([max(r[2], 1) for r in rows], dtype=float)
-    sums = np.frombuffer(b"".join(r[3] for r in rows), dtype=DTYPE).reshape(len(rows), N_CHANNELS)
-    return t_s, {c: sums[:, CHANNEL_INDEX[c]] / n for c in channels}
+    return rollup_means(conn, run_id, 0 if last_ms <= FINE_LEVEL_UP_TO_MS else 1, channels)
 
 
 def _last_ms(conn: sqlite3.Connection, run_id: int) -> int:
@@ -137,14 +127,11 @@ def _seed_and_end(conn: sqlite3.Connection, run_id: int) -> tuple[float | None, 
     end, from the recipe version the run used and the step journal."""
     from app.batch.recipe import load_recipe
 
-    row = conn.execute(
-        "SELECT c.text, c.name, c.version_no FROM runs r"
-        " LEFT JOIN recipes c ON c.id = r.recipe_id WHERE r.id = ?",
-        (run_id,),
-    ).fetchone()
-    if row is None or not row[0]:
+    used = run_recipe(conn, run_id)
+    if used is None:
         return None, None
-    phases = {s.number: s.phase for s in load_recipe(row[0], f"{row[1]} v{row[2]}").steps}
+    recipe = load_recipe(used.text, f"{used.name} v{used.version_no}")
+    phases = {s.number: s.phase for s in recipe.steps}
     starts, ends = step_times(conn, run_id)
     seed = next((starts[n] for n in sorted(starts) if phases.get(n) in SEED_PHASES), None)
     cultures = [n for n in sorted(starts) if phases.get(n) == CULTURE_PHASE]
@@ -323,8 +310,8 @@ def comparison_series(
     raw: list[tuple[int, str, np.ndarray, np.ndarray, tuple[float, ...]]] = []
     with closing(connect(db_path, readonly=True)) as conn:
         for run_id in run_ids:
-            row = conn.execute("SELECT batch_id FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None:
+            batch = run_batch(conn, run_id)
+            if batch is None:
                 raise ValueError(f"there is no run {run_id}")
             starts = step_starts(conn, run_id) if align == "step" else ()
             if channel in DERIVED:
@@ -332,7 +319,7 @@ def comparison_series(
             else:
                 series = query(conn, run_id, (channel,), 0, _last_ms(conn, run_id), points)
                 t_s, values = series.t_ms / 1000.0, series.mean[channel]
-            raw.append((run_id, row[0], t_s, values, starts))
+            raw.append((run_id, batch, t_s, values, starts))
     reference: tuple[float, ...] = raw[0][4] if raw and align == "step" else ()
     curves, unaligned = [], []
     for run_id, batch, t_s, values, starts in raw:

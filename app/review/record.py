@@ -7,28 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.batch.recipe import Recipe, load_recipe
 from app.store.audit import VerifyResult
 from app.store.checks import verify_database
-from app.store.db import connect
-from app.store.signatures import compose_statement, record_words
+from app.store.run_reads import AuditRow, JournalMark, SignatureRow, read_run_record
 
-
-@dataclass(frozen=True)
-class AuditRow:
-    id: int
-    ts_utc: str
-    user_name: str
-    action: str
-    object_type: str
-    object_id: str
-    old_value: str | None
-    new_value: str | None
-    reason: str | None
+# AuditRow and SignatureRow are the store's rows (app/store/run_reads.py), named here
+# too: review, reports and their tests import them from the record.
 
 
 @dataclass
@@ -46,25 +34,6 @@ class StepRecord:
     notes: list[AuditRow] = field(default_factory=list)
     needs_signature: bool = False
     second_person: bool = False
-
-
-@dataclass(frozen=True)
-class SignatureRow:
-    id: int
-    user_name: str
-    ts_utc: str
-    meaning: str
-    record_type: str
-    record_id: str
-    content_hash: str
-    statement: str = ""  # what was signed, in words (schema 11; "" for older signatures)
-
-    @property
-    def stated(self) -> str:
-        """The statement signed, or one derived from the record's type and id."""
-        return self.statement or compose_statement(
-            self.meaning, record_words(self.record_type, self.record_id)
-        )
 
 
 @dataclass
@@ -108,71 +77,43 @@ def load_run_record(db_path: str | Path, run_id: int) -> RunRecordData:
     from app.batch.executors import nominal_seconds
 
     chain, _ = verify_database(db_path)
-    with closing(connect(db_path, readonly=True)) as conn:
-        row = conn.execute(
-            "SELECT r.id, r.batch_id, r.state, r.started_utc, COALESCE(r.ended_utc, ''),"
-            " COALESCE(r.instrument_serial, ''), COALESCE(r.firmware, ''),"
-            " COALESCE(r.kit_id, ''), COALESCE(c.name, '?'), COALESCE(c.declared_version, ''),"
-            " COALESCE(c.version_no, 0), COALESCE(r.recipe_hash, ''),"
-            " COALESCE(r.parameters, '{}'), c.text, COALESCE(r.operator_name, '')"
-            " FROM runs r LEFT JOIN recipes c ON c.id = r.recipe_id WHERE r.id = ?",
-            (run_id,),
-        ).fetchone()
-        if row is None:
-            raise ValueError(f"there is no run {run_id}")
-        audit = [
-            AuditRow(*r)
-            for r in conn.execute(
-                "SELECT id, ts_utc, user_name, action, object_type, object_id, old_value,"
-                " new_value, reason FROM audit WHERE run_id = ? ORDER BY id",
-                (run_id,),
-            )
-        ]
-        signatures = [
-            SignatureRow(*r)
-            for r in conn.execute(
-                "SELECT id, user_name, ts_utc, meaning, record_type, record_id, content_hash,"
-                " COALESCE(statement, '') FROM signatures"
-                " WHERE (record_type = 'run-step' AND record_id LIKE ?)"
-                " OR (record_type = 'run' AND record_id = ?) ORDER BY id",
-                (f"{run_id}/step/%", str(run_id)),
-            )
-        ]
-        journal = conn.execute(
-            "SELECT step, kind, data FROM run_journal WHERE run_id = ?"
-            " AND kind IN ('start', 'end') ORDER BY seq",
-            (run_id,),
-        ).fetchall()
-    recipe = load_recipe(row[13], f"{row[8]} v{row[10]}") if row[13] else None
-    parameters = json.loads(row[12])
-    steps = _steps(recipe, parameters, audit, journal, nominal_seconds)
-    creator = row[14] or next(  # the operator of record; older runs: who started it
+    rows = read_run_record(db_path, run_id)
+    if rows is None:
+        raise ValueError(f"there is no run {run_id}")
+    head, audit = rows.header, rows.audit
+    recipe_label = f"{head.recipe_name} v{head.recipe_version_no}"
+    recipe = load_recipe(head.recipe_text, recipe_label) if head.recipe_text else None
+    parameters = head.parameters
+    steps = _steps(recipe, parameters, audit, rows.journal, nominal_seconds)
+    creator = head.operator_name or next(  # the operator of record; older runs: who started it
         (a.user_name for a in audit if a.action == "run.state" and a.new_value == "Running"), ""
     )
     return RunRecordData(
-        run_id=row[0],
-        batch_id=row[1],
-        state=row[2],
-        started_utc=row[3],
-        ended_utc=row[4],
-        instrument_serial=row[5],
-        firmware=row[6],
-        kit_id=row[7],
-        recipe_name=row[8],
-        recipe_version=row[9],
-        recipe_version_no=row[10],
-        recipe_hash=row[11],
+        run_id=head.run_id,
+        batch_id=head.batch_id,
+        state=head.state,
+        started_utc=head.started_utc,
+        ended_utc=head.ended_utc,
+        instrument_serial=head.instrument_serial,
+        firmware=head.firmware,
+        kit_id=head.kit_id,
+        recipe_name=head.recipe_name,
+        recipe_version=head.recipe_version,
+        recipe_version_no=head.recipe_version_no,
+        recipe_hash=head.recipe_hash,
         operator=creator,
         parameters=parameters,
         recipe=recipe,
         steps=steps,
         audit=audit,
-        signatures=signatures,
+        signatures=rows.signatures,
         chain=chain,
     )
 
 
-def _steps(recipe, parameters, audit, journal, nominal_seconds) -> list[StepRecord]:
+def _steps(
+    recipe, parameters, audit, journal: list[JournalMark], nominal_seconds
+) -> list[StepRecord]:
     if recipe is None:
         return []
     arguments = recipe.resolve(parameters)
@@ -187,13 +128,12 @@ def _steps(recipe, parameters, audit, journal, nominal_seconds) -> list[StepReco
         )
         for s, a in zip(recipe.steps, arguments, strict=True)
     }
-    for number, kind, data in journal:
-        process_s = json.loads(data).get("process_s")
-        if number in steps:
-            if kind == "start":
-                steps[number].started_s = process_s
+    for mark in journal:
+        if mark.step in steps:
+            if mark.kind == "start":
+                steps[mark.step].started_s = mark.process_s
             else:
-                steps[number].ended_s = process_s
+                steps[mark.step].ended_s = mark.process_s
     for entry in audit:
         number = step_number(entry.object_id)
         step = steps.get(number) if number else None

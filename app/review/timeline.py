@@ -23,6 +23,7 @@ import numpy as np
 from app.review.exceptions import RunException
 from app.review.record import AuditRow, RunRecordData, step_number
 from app.store.db import connect
+from app.store.run_reads import newest_sample
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,7 @@ def clock_map(record: RunRecordData, newest: tuple[float, int] | None) -> ClockM
 
 def _newest_sample(db_path: str | Path, run_id: int) -> tuple[float, int] | None:
     with closing(connect(db_path, readonly=True)) as conn:
-        row = conn.execute(
-            "SELECT utc, t_ms FROM samples WHERE run_id = ? ORDER BY t_ms DESC LIMIT 1",
-            (run_id,),
-        ).fetchone()
-    return (float(row[0]), int(row[1])) if row else None
+        return newest_sample(conn, run_id)
 
 
 def build_timeline(

@@ -21,11 +21,11 @@ import re
 import sqlite3
 import zipfile
 from collections.abc import Iterable
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.store.calibrations import COLUMNS, history
+from app.store.run_reads import batch_references
 from app.technical_log import LOG_NAME
 
 LOG_FOLDER = "technical-log"
@@ -138,14 +138,11 @@ def _batch_references(db_path: Path) -> list[str]:
     """Batch and kit IDs on record: read to recognise them, never written out."""
     if not db_path.exists():
         return []
-    found: set[str] = set()
     try:
-        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-            for column in ("batch_id", "kit_id"):
-                rows = conn.execute(f"SELECT DISTINCT {column} FROM runs")
-                found.update(str(v).strip() for (v,) in rows if v and str(v).strip())
+        stored = batch_references(db_path)
     except sqlite3.Error as exc:  # fail closed: no bundle rather than one that may leak
         raise RuntimeError(f"the records cannot be read to scrub the log: {exc}") from exc
+    found = {str(v).strip() for v in stored if v and str(v).strip()}
     return sorted(found, key=len, reverse=True)
 
 

@@ -34,7 +34,7 @@ from hardware.commands import (
 )
 from hardware.connection import LinkState, Sample
 from hardware.driver import Identity, InstrumentError
-from hardware.protocol import CHANNEL_INDEX, INTERLOCKS, VALVES, Event
+from hardware.protocol import CHANNEL_INDEX, VALVES, Event, active_interlocks
 
 TEST_KIT_FILL = {"buffer": 300.0, "media": 300.0}  # mL of water the test kit carries
 TRANSFER_ML = 10.0
@@ -224,8 +224,7 @@ class SelfTest:
         ]
 
     def interlocks_clear(self) -> ItemResult:
-        mask = int(self.value("ilk"))
-        active = [name for i, name in enumerate(INTERLOCKS) if mask & (1 << i)]
+        active = active_interlocks(self.value("ilk"))
         door, bubble = int(self.value("door")), int(self.value("bubble"))
         return ItemResult(
             "door closed, no interlock active",

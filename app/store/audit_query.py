@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -62,7 +62,7 @@ class AuditFilter:
 @dataclass(frozen=True)
 class AuditEntryRow:
     """An audit entry as the viewer shows it. The first fields are those of
-    app.review.record.AuditRow (same names, so the CSV writer serves both; the store
+    app.store.run_reads.AuditRow (same names, so the CSV writer serves both; the store
     does not import the review layer above it), then the account ID, time zone,
     workstation, run and the entry's hash (so a copy can be matched to the chain)."""
 
@@ -179,8 +179,7 @@ def query_audit(
     over the trail, not two, whatever the filter."""
     where = where or AuditFilter()
     sql, args = select_sql(where, COLUMNS, " ORDER BY id DESC LIMIT ?")
-    with closing(connect(db_path, readonly=True)) as conn:
-        conn.execute("BEGIN")
+    with read_snapshot(db_path) as conn:
         rows = tuple(AuditEntryRow(*row) for row in conn.execute(sql, (*args, limit)))
         if len(rows) < limit:
             total = len(rows)
@@ -188,8 +187,18 @@ def query_audit(
             total = count_audit(conn, where)
         else:
             total = len(rows) + count_audit(conn, where, below_id=rows[-1].id)
-        conn.execute("COMMIT")
     return AuditSelection(where, rows, total, limit)
+
+
+@contextmanager
+def read_snapshot(db_path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A reader connection inside one read transaction, so that every statement on it
+    (a count and the rows it counts) sees the same snapshot of the trail. Closed on
+    leaving; the transaction ends with COMMIT when the block completes."""
+    with closing(connect(db_path, readonly=True)) as conn:
+        conn.execute("BEGIN")
+        yield conn
+        conn.execute("COMMIT")
 
 
 def iter_audit(conn: sqlite3.Connection, where: AuditFilter) -> Iterator[AuditEntryRow]:

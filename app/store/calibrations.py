@@ -25,7 +25,7 @@ from typing import Protocol
 from app.store.audit import AuditEntry
 from app.store.security import Permission
 from app.store.signatures import Meaning, Signature, SignatureService
-from app.store.signed_rows import read_signed, signature_holds
+from app.store.signed_rows import insert_signed, read_signed, signature_holds
 from app.store.users import Session, UserService
 from app.store.writer import StoreWriter, WriterContext
 from hardware.protocol import CHANNEL_LABELS, LOAD_CELLS
@@ -219,14 +219,9 @@ class CalibrationService:
                     reason_required=True,
                 )
             )
-            names = (*COLUMNS, "content_hash", "signature_id", "audit_id")
-            row = (*(values[k] for k in COLUMNS), signature.content_hash, signature.id, audit_id)
-            cursor = ctx.conn.execute(
-                f"INSERT INTO calibrations ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' for _ in names)})",
-                row,
+            stored.append(
+                insert_signed(ctx.conn, "calibrations", values, COLUMNS, signature, audit_id)
             )
-            stored.append(int(cursor.lastrowid or 0))
 
         record_id = f"{object_id}@{values['performed_utc']}"
         self.signatures.sign(

@@ -24,7 +24,7 @@ from app.store.audit import AuditEntry
 from app.store.db import connect, utc_now
 from app.store.security import Permission
 from app.store.signatures import Meaning, Signature, SignatureService
-from app.store.signed_rows import read_signed, signature_holds
+from app.store.signed_rows import insert_signed, read_signed, signature_holds
 from app.store.users import Session, UserService
 from app.store.writer import StoreWriter, WriterContext
 
@@ -130,14 +130,9 @@ class GoldenStore:
                     reason_required=True,
                 )
             )
-            names = (*COLUMNS, "content_hash", "signature_id", "audit_id")
-            row = (*(values[k] for k in COLUMNS), signature.content_hash, signature.id, audit_id)
-            cursor = ctx.conn.execute(
-                f"INSERT INTO golden_batches ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' for _ in names)})",
-                row,
+            stored.append(
+                insert_signed(ctx.conn, "golden_batches", values, COLUMNS, signature, audit_id)
             )
-            stored.append(int(cursor.lastrowid or 0))
 
         self.signatures.sign(
             session,

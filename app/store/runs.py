@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.store.db import connect
+from app.store.run_reads import step_journal
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,9 @@ def step_times(conn: sqlite3.Connection, run_id: int) -> tuple[dict[int, float],
     of the record's ``started_s``/``ended_s``; a restarted step: its last start)."""
     starts: dict[int, float] = {}
     ends: dict[int, float] = {}
-    for step, kind, data in conn.execute(
-        "SELECT step, kind, data FROM run_journal WHERE run_id = ? AND kind IN ('start', 'end')"
-        " ORDER BY seq",
-        (run_id,),
-    ):
-        process_s = json.loads(data).get("process_s")
-        if process_s is not None:
-            (starts if kind == "start" else ends)[int(step)] = float(process_s)
+    for mark in step_journal(conn, run_id):
+        if mark.process_s is not None:
+            (starts if mark.kind == "start" else ends)[int(mark.step)] = float(mark.process_s)
     return starts, ends
 
 

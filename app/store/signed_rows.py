@@ -1,6 +1,7 @@
-"""Reading rows that carry an electronic signature of their own content (calibrations,
-golden batches): each row with the content hash its signature signed, so the caller can
-tell a row changed behind the triggers' back (its signature no longer holds)."""
+"""Rows that carry an electronic signature of their own content (calibrations, golden
+batches): written with the signature and audit entry that stand for them, and read back
+each with the content hash its signature signed, so the caller can tell a row changed
+behind the triggers' back (its signature no longer holds)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,26 @@ from contextlib import closing
 from pathlib import Path
 
 from app.store.db import connect
-from app.store.signatures import content_hash
+from app.store.signatures import Signature, content_hash
+
+
+def insert_signed(
+    conn: sqlite3.Connection,
+    table: str,
+    values: dict,
+    columns: tuple[str, ...],
+    signature: Signature,
+    audit_id: int,
+) -> int:
+    """Insert one signed row (``columns`` taken from ``values``, then the signed content
+    hash, the signature and the audit entry); returns its id."""
+    names = (*columns, "content_hash", "signature_id", "audit_id")
+    row = (*(values[k] for k in columns), signature.content_hash, signature.id, audit_id)
+    cursor = conn.execute(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        row,
+    )
+    return int(cursor.lastrowid or 0)
 
 
 def read_signed(db_path: str | Path, table: str, where: str, args: tuple) -> list[dict]:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch.host import AlarmView, RunStatus
+from app.batch.status import AlarmView, RunStatus
 from app.store.security import Permission, allowed
 from app.store.users import Session
 from app.ui import theme

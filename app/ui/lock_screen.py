@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch.host import RunStatus
+from app.batch.status import RunStatus
 from app.store.users import Session, UserService
 from app.ui.background import Background
 from app.ui.keyboard import OnScreenKeyboard

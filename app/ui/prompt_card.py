@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from app.batch.executors import Prompt
-from app.batch.host import AlarmView
+from app.batch.status import AlarmView
 from app.ui import theme
 
 REQUIRED = {

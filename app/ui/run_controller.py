@@ -11,7 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 
-from app.batch.host import RunHost, RunStatus
+from app.batch.host import RunHost
+from app.batch.status import RunStatus
 from app.store.users import Session
 from app.ui.hardware_calls import Done, HardwareCalls
 from hardware.worker import InstrumentController

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
-from app.batch.host import RunStatus
 from app.batch.library import RecipeLibrary
+from app.batch.status import RunStatus
 from app.store.historian import run_history
 from app.store.users import Session
 from app.ui.background import Background

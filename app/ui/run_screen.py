@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch.host import RUN_SETPOINT_LIMITS, RunStatus
+from app.batch.host import RUN_SETPOINT_LIMITS
 from app.batch.states import FINAL
+from app.batch.status import RunStatus
 from app.store.signatures import Meaning
 from app.store.signing import Duties, Rule, SigningRequest, same_person, step_request
 from app.store.users import Session

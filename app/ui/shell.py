@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch.engine import SAFE_STATE
-from app.batch.host import RunStatus
 from app.batch.library import RecipeLibrary
+from app.batch.status import RunStatus
 from app.paths import resources_dir
 from app.records import Records
 from app.review.signoff import SignOff

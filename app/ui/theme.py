@@ -77,9 +77,6 @@ def stylesheet(name: str = "standard") -> str:
     return text
 
 
-STYLESHEET = stylesheet()
-
-
 def apply(app: QApplication, name: str = "standard") -> None:
     """Fonts and stylesheet for the whole application."""
     load_fonts()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.batch.host import RunStatus
+from app.batch.status import RunStatus
 from app.ui import theme
 
 LINK_WORDS = {

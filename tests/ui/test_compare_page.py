@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from app.console import Console, ConsoleOptions
 from app.records import DEMO_PASSWORD
 from app.ui import theme
-from app.ui.compare_page import ALARMS_COLUMN, COLUMNS, HIGHLIGHT_PX
+from app.ui.compare_outcomes import ALARMS_COLUMN, COLUMNS
+from app.ui.compare_plot import HIGHLIGHT_PX
 from tests.unit.test_outcomes import make_growth_run
 
 WAIT_MS = 15000

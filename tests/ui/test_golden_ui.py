@@ -17,7 +17,8 @@ from app.review.signoff import SignOff
 from app.store.golden import history
 from app.ui import theme
 from app.ui.background import Background
-from app.ui.compare_page import BAND_COLUMN_TITLE, DEVIATIONS_COLUMN, ComparePage
+from app.ui.compare_outcomes import BAND_COLUMN_TITLE, DEVIATIONS_COLUMN
+from app.ui.compare_page import ComparePage
 from app.ui.run_detail import AT_MS, RunDetailPage
 from tests.unit.test_golden_select import copy_folder, make_golden_folder
 

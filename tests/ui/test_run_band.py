@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.analytics import DEFAULT_BAND_SPECS, RunSeries, build_golden
-from app.batch.host import RunStatus
+from app.batch.status import RunStatus
 from app.ui.run_screen import RunScreen
 from app.ui.run_trends import RunTrends
 

@@ -114,7 +114,7 @@ def test_top_bar_says_plainly_when_the_instrument_is_in_its_safe_state(qtbot):
 def test_the_run_screen_shows_growth_and_still_fits_1280_by_800(qtbot, tmp_path):
     import math
 
-    from app.batch.host import RunStatus
+    from app.batch.status import RunStatus
     from app.ui.run_screen import growth_text
 
     theme.apply(QApplication.instance())  # sizes as on the console (styled)

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from app.batch.executors import Prompt
-from app.batch.host import RunStatus
+from app.batch.status import RunStatus
 from app.records import DEMO_PASSWORD
 from app.store.settings import SettingsService
 from app.ui import theme
@@ -28,7 +28,7 @@ def screen(qtbot, demo_records):
     calls: list[tuple] = []
     runs = SimpleNamespace(
         host=SimpleNamespace(records=demo_records),
-        call=lambda method, *args, done=None: calls.append((method, *args)),
+        answer=lambda *args, done=None: calls.append(("answer", *args)),
     )
     screen = RunScreen(runs, lambda: operator)
     qtbot.addWidget(screen)

@@ -148,3 +148,62 @@ def test_the_checks_catch_a_planted_circle_and_an_upward_import():
     assert layer_of("app.store.audit")[0] < layer_of("app.ui.shell")[0]
     assert layer_of("app.users_cli") == (8, "entry")
     assert layer_of("app.records") == layer_of("app.store.audit")
+
+
+# ------------------------------------------------------------------ SQL lives in the store
+SQL_WORDS = r"\b(?:SELECT|INSERT|UPDATE|DELETE)\b"
+
+SQL_OUTSIDE_STORE: dict[str, str] = {
+    "app/export_cli.py": "the newest run of a batch ID: an entry point outside the review "
+    "move (issue #15 point 1); belongs in app/store/run_reads.py",
+    "app/install_check.py": "counts recipes to check an installation: outside the review "
+    "move; belongs in app/store/recipes.py",
+    "app/reports/csv_export.py": "reads raw samples for the run export: outside the review "
+    "move; belongs in app/store/historian.py",
+}
+"""Modules outside app/store still holding a statement, each with why; remove an entry
+when its statement moves (a stale entry fails the test)."""
+
+
+def sql_strings(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every string literal (docstrings aside) holding a statement word;
+    an f-string's literal parts count."""
+    import re
+
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and re.search(SQL_WORDS, node.value)
+    ]
+
+
+def test_no_sql_statement_outside_the_store():
+    found: dict[str, list[str]] = {}
+    for path in modules().values():
+        name = path.relative_to(ROOT).as_posix()
+        if name.startswith("app/store/"):
+            continue
+        hits = sql_strings(path.read_text())
+        if hits:
+            found[name] = [f"{name}:{line}: {text[:60]!r}" for line, text in hits]
+    wrong = [hit for name, hits in found.items() if name not in SQL_OUTSIDE_STORE for hit in hits]
+    assert not wrong, "SQL outside app/store (add a store function):\n" + "\n".join(wrong)
+    stale = sorted(set(SQL_OUTSIDE_STORE) - set(found))
+    assert not stale, f"no SQL left in {stale}: remove them from SQL_OUTSIDE_STORE"
+
+
+def test_the_sql_check_sees_a_planted_statement_and_skips_docstrings():
+    planted = '"""SELECT in a docstring is prose."""\nq = f"SELECT {c} FROM runs"\nx = "Select"\n'
+    assert sql_strings(planted) == [(2, "SELECT ")]

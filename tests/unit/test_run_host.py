@@ -209,8 +209,8 @@ def test_every_sample_reaches_the_analytics_across_a_step_start(setting):
     records, host, _, version = setting
     host.start(login(records, "operator"), version, "B-1", "B-1")
     received: list[np.ndarray] = []
-    add = host.analytics.add
-    host.analytics.add = lambda t, v: received.append(t) or add(t, v)
+    add = host.feed.analytics.add
+    host.feed.analytics.add = lambda t, v: received.append(t) or add(t, v)
     first = _samples(0.0, 1.0, 10.0, lambda h: 0.3)
     second = _samples(3600.0, 1.0, 10.0, lambda h: 0.3)
 
@@ -227,12 +227,12 @@ def test_every_sample_reaches_the_analytics_across_a_step_start(setting):
     step_2 = host.engine.process_s
     for start in range(0, len(second), 25):
         host.on_samples(second[start : start + 25])
-    host._feed_analytics()
+    host.feed.flush(host.engine, raise_alarms=True)
     times = np.concatenate(received)
     assert len(times) == len(first) + len(second)  # every sample, once
-    assert host.analytics.step_starts_s[:2] == [0.0, step_2]
-    assert len(host.analytics.step_starts_s) >= 3, "priming did not end: the test is void"
-    for start in host.analytics.step_starts_s[1:]:
+    assert host.feed.analytics.step_starts_s[:2] == [0.0, step_2]
+    assert len(host.feed.analytics.step_starts_s) >= 3, "priming did not end: the test is void"
+    for start in host.feed.analytics.step_starts_s[1:]:
         assert all(chunk[-1] <= start or chunk[0] >= start for chunk in received), (
             start,
             [(c[0], c[-1]) for c in received],

@@ -41,13 +41,14 @@ from app.ui.service.kit import (
 from hardware.driver import InstrumentError
 from hardware.protocol import (
     CHANNEL_BY_NAME,
-    INTERLOCKS,
     MAX_PUMP_RATE,
     MAX_PUMP_VOLUME,
     MAX_RPM,
     SETPOINT_LIMITS,
     STATES,
     VALVES,
+    active_interlocks,
+    valve_states,
 )
 
 # A chosen setting (direction) is outlined, not filled: filled blue is Start, an action.
@@ -246,7 +247,7 @@ class ValveControl(Control):
         mask = values.get("valves")
         if mask is None:
             return
-        self.open = {name: bool(int(mask) & (1 << i)) for i, name in enumerate(VALVES)}
+        self.open = valve_states(mask)
         self._show()
 
 
@@ -428,7 +429,7 @@ class ManualTab(ServiceTab):
             return
         index = int(state)
         name = STATES[index].value if 0 <= index < len(STATES) else f"? {index}"
-        active = [n for i, n in enumerate(INTERLOCKS) if int(interlocks) & (1 << i)]
+        active = active_interlocks(interlocks)
         text = f"Instrument {name} · " + (
             f"interlock {' '.join(active)}" if active else "no interlock active"
         )
