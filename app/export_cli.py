@@ -12,13 +12,13 @@ import os
 import socket
 import sqlite3
 import sys
-from contextlib import closing
 from pathlib import Path
 
 from app.paths import resolve_data_dir
 from app.store.actor import Actor, os_account
-from app.store.db import DB_NAME, connect, open_database
+from app.store.db import DB_NAME, open_database
 from app.store.exports import may_export, record_export
+from app.store.run_reads import newest_run_of_batch
 from app.store.schema import SchemaError
 from app.store.users import AuthError, PermissionDenied, UserService
 from app.store.writer import StoreError, StoreWriter
@@ -46,13 +46,10 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
 def _run_id(db: Path, args: argparse.Namespace) -> int:
     if args.run is not None:
         return args.run
-    with closing(connect(db, readonly=True)) as conn:
-        row = conn.execute(
-            "SELECT id FROM runs WHERE batch_id = ? ORDER BY id DESC LIMIT 1", (args.batch,)
-        ).fetchone()
-    if row is None:
+    run_id = newest_run_of_batch(db, args.batch)
+    if run_id is None:
         raise ValueError(f"no run of batch {args.batch!r}")
-    return row[0]
+    return run_id
 
 
 def _os_user() -> str:

@@ -137,6 +137,7 @@ def _check(folder: Path, progress: Progress, time_limit_s: float) -> None:
     progress.step = "records"
     from app.console import Console, ConsoleOptions
     from app.store.db import connect
+    from app.store.recipes import count_versions
     from app.store.schema import LATEST, current_version
 
     deadline = progress.started + time_limit_s - 5.0
@@ -148,9 +149,9 @@ def _check(folder: Path, progress: Progress, time_limit_s: float) -> None:
         conn = connect(records.path, readonly=True)
         try:
             schema = current_version(conn)
-            recipes = conn.execute("SELECT COUNT(*) FROM recipes").fetchone()[0]
         finally:
             conn.close()
+        recipes = count_versions(records.path)
         if schema != LATEST:
             raise CheckFailed(f"database at schema {schema}, expected {LATEST}")
         if recipes == 0:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +19,8 @@ import numpy as np
 
 from app.review.csv_format import AUDIT_HEADER, audit_cells, preamble
 from app.review.record import RunRecordData
-from app.store.db import connect
 from app.store.historian import DTYPE
+from app.store.run_reads import raw_samples
 from app.store.witness import head_line
 from hardware.protocol import CHANNEL_NAMES
 
@@ -31,25 +30,16 @@ CHUNK = 50_000  # samples read at a time: a 14-day run never sits in memory whol
 def export_samples(db_path: str | Path, run_id: int, path: Path) -> int:
     """Write the run's samples; returns how many."""
     written = 0
-    with closing(connect(db_path, readonly=True)) as conn, path.open("w", newline="") as out:
+    with path.open("w", newline="") as out:
         out.write(preamble(f"CellDeck run {run_id}: telemetry samples"))
         writer = csv.writer(out)
         writer.writerow(["process_ms", "boot", "instrument_ms", "utc", *CHANNEL_NAMES])
-        last = -1
-        while True:
-            rows = conn.execute(
-                "SELECT t_ms, boot, t_inst, utc, vals FROM samples WHERE run_id = ? AND t_ms > ?"
-                " ORDER BY t_ms LIMIT ?",
-                (run_id, last, CHUNK),
-            ).fetchall()
-            if not rows:
-                break
+        for rows in raw_samples(db_path, run_id, CHUNK):
             for t_ms, boot, t_inst, utc, vals in rows:
                 stamp = datetime.fromtimestamp(utc, UTC).isoformat(timespec="milliseconds")
                 values = np.frombuffer(vals, dtype=DTYPE)
                 writer.writerow([t_ms, boot, t_inst, stamp, *(f"{v:.10g}" for v in values)])
             written += len(rows)
-            last = rows[-1][0]
     return written
 
 

@@ -16,6 +16,7 @@ app/batch/library.py's ``RecipeLibrary`` (built on ``RecipeStore``).
 from __future__ import annotations
 
 import difflib
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,12 @@ def _version(row: dict) -> RecipeVersion:
 
 class NotApproved(PermissionError):
     """A recipe version that has not been approved cannot run."""
+
+
+def count_versions(db_path: str | Path) -> int:
+    """How many recipe versions the records hold (the installation check's)."""
+    with closing(connect(db_path, readonly=True)) as conn:
+        return conn.execute("SELECT COUNT(*) FROM recipes").fetchone()[0]
 
 
 class RecipeStore:

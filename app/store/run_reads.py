@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,3 +253,33 @@ def rollup_means(
     n = np.array([max(r[2], 1) for r in rows], dtype=float)
     sums = np.frombuffer(b"".join(r[3] for r in rows), dtype=DTYPE).reshape(len(rows), N_CHANNELS)
     return t_s, {c: sums[:, CHANNEL_INDEX[c]] / n for c in channels}
+
+
+def newest_run_of_batch(db_path: str | Path, batch: str) -> int | None:
+    """The id of the newest run of ``batch`` (a batch ID may be run again)."""
+    with closing(connect(db_path, readonly=True)) as conn:
+        row = conn.execute(
+            "SELECT id FROM runs WHERE batch_id = ? ORDER BY id DESC LIMIT 1", (batch,)
+        ).fetchone()
+    return row[0] if row else None
+
+
+def raw_samples(
+    db_path: str | Path, run_id: int, chunk: int = 50_000
+) -> Iterator[list[tuple[int, int, int, float, bytes]]]:
+    """A run's raw samples (process ms, boot, instrument ms, UTC, values blob) in
+    chunks of ``chunk``, oldest first, on one reader connection: a 14-day run is never
+    in memory whole."""
+    with closing(connect(db_path, readonly=True)) as conn:
+        last = -1
+        while True:
+            rows = conn.execute(
+                "SELECT t_ms, boot, t_inst, utc, vals FROM samples WHERE run_id = ? AND t_ms > ?"
+                " ORDER BY t_ms LIMIT ?",
+                (run_id, last, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+

@@ -153,14 +153,7 @@ def test_the_checks_catch_a_planted_circle_and_an_upward_import():
 # ------------------------------------------------------------------ SQL lives in the store
 SQL_WORDS = r"\b(?:SELECT|INSERT|UPDATE|DELETE)\b"
 
-SQL_OUTSIDE_STORE: dict[str, str] = {
-    "app/export_cli.py": "the newest run of a batch ID: an entry point outside the review "
-    "move (issue #15 point 1); belongs in app/store/run_reads.py",
-    "app/install_check.py": "counts recipes to check an installation: outside the review "
-    "move; belongs in app/store/recipes.py",
-    "app/reports/csv_export.py": "reads raw samples for the run export: outside the review "
-    "move; belongs in app/store/historian.py",
-}
+SQL_OUTSIDE_STORE: dict[str, str] = {}
 """Modules outside app/store still holding a statement, each with why; remove an entry
 when its statement moves (a stale entry fails the test)."""
 
