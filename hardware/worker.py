@@ -226,6 +226,12 @@ class InstrumentWorker(QObject):
     def on_samples(self, samples: list[Sample]) -> None:
         self._pending.samples.extend(samples)
         self._tell("on_samples", samples)
+        # also while a long job on this thread (a self-test) steps the connection itself
+        # and _work does not run: the screens keep getting telemetry
+        now = time.monotonic()
+        if now >= self._next_flush:
+            self._flush()
+            self._next_flush = now + BATCH_INTERVAL_S
 
     def on_events(self, events: list[Event]) -> None:
         self._pending.events.extend(events)

@@ -70,3 +70,39 @@ def test_shutdown_does_not_wait_for_queued_slow_commands(qtbot, simulator):
     start = time.monotonic()
     assert controller.shutdown(timeout_ms=5000)
     assert time.monotonic() - start < 1.5
+
+
+def test_telemetry_reaches_the_screens_while_a_long_job_holds_the_hardware_thread(
+    qtbot, simulator
+):
+    """A self-test steps the connection itself for minutes on the hardware thread: the
+    trends keep getting telemetry (they froze until the job ended)."""
+    import threading
+    import time
+
+    controller = InstrumentController(simulator.url, telemetry_hz=50)
+    batches: list[TelemetryBatch] = []
+    controller.worker.telemetry.connect(batches.append)
+    with qtbot.waitSignal(
+        controller.worker.link_state, timeout=10000, check_params_cb=lambda s, d: s == "CONNECTED"
+    ):
+        controller.start()
+    done, started = threading.Event(), threading.Event()
+
+    def long_job() -> None:  # what SelfTest.wait_until does: step the connection itself
+        started.set()
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end and not done.is_set():
+            pause = controller.worker.connection.step()
+            time.sleep(min(pause, 0.02))  # stands in for the job's own loop
+
+    qtbot.waitUntil(lambda: len(batches) > 0, timeout=5000)
+    try:
+        controller.run_on_hardware_thread(long_job)
+        qtbot.waitUntil(started.is_set, timeout=5000)
+        qtbot.wait(100)  # what was flushed before the job began has arrived
+        during = len(batches)
+        qtbot.waitUntil(lambda: len(batches) >= during + 5, timeout=2500)  # while it runs
+    finally:
+        done.set()
+        assert controller.shutdown()
