@@ -416,3 +416,10 @@ def parse_message(payload: str) -> Message:
     if len(parts) >= 3 and parts[1] == "ERR":
         return Reply(seq, False, code=parts[2], message=" ".join(parts[3:]))
     raise ParseError(f"unknown message {payload[:40]!r}")
+
+
+RESET_GAP_MS = 1000
+"""Process time across a firmware reset (the instrument clock restarts at 0 on its new
+boot): the new boot's first sample counts this long after the old boot's last. One rule
+for every clock that follows a run's process time (the historian, the batch engine), so
+a run's samples and its steps stay on one time axis however often the firmware reset."""

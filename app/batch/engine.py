@@ -43,7 +43,7 @@ from app.store.actor import INSTRUMENT, RECOVERY, SYSTEM, Actor
 from hardware.commands import ClearSafeState, InstrumentCommand, RunPump, SetRotor, SetValve
 from hardware.driver import InstrumentError
 from hardware.link import LinkError
-from hardware.protocol import CHANNEL_INDEX, STATES, Event, FirmwareState
+from hardware.protocol import CHANNEL_INDEX, RESET_GAP_MS, STATES, Event, FirmwareState
 
 assert set(EXECUTORS) == set(PHASES), "every phase needs an executor"
 
@@ -318,7 +318,8 @@ class BatchEngine:
             waiting = self._waiting
             if self.state in PROGRESSING and waiting and fresh.get("state") != SAFE_STATE:
                 waiting.elapsed_s += dt
-        elif last is not None:
+        elif last is not None:  # a firmware reset: the same rule as the historian's clock
+            self.process_s += RESET_GAP_MS / 1000.0
             self._carry_pump_counter(fresh)
         self.clock, self.values = (boot, t_ms), fresh
         if self._recovering:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES
+from hardware.protocol import CHANNEL_INDEX, CHANNEL_NAMES, RESET_GAP_MS
 
 LEVELS_MS: tuple[int, ...] = (10_000, 60_000, 600_000, 3_600_000)  # 10 s, 1 min, 10 min, 1 h
 N_CHANNELS = len(CHANNEL_NAMES)
@@ -76,7 +76,7 @@ class RunClock:
             self.boot, self.offset = boot, -t_inst  # the run starts at its first sample
         elif boot != self.boot:
             self.boot = boot
-            self.offset = self.last_run_ms + 1000 - t_inst  # carry on a second later
+            self.offset = self.last_run_ms + RESET_GAP_MS - t_inst  # carry on after the gap
         self.last_inst = max(self.last_inst, t_inst)
         run_ms = t_inst + self.offset
         self.last_run_ms = max(self.last_run_ms, run_ms)

@@ -223,3 +223,21 @@ def test_an_interlock_while_restarting_leaves_the_run_held_not_broken():
     engine.restart(OP, "cleared again")
     assert engine.state is State.RUNNING
     assert record.states[-6:] == ["Held", "Restarting", "Holding", "Held", "Restarting", "Running"]
+
+
+def test_the_engine_and_the_historian_keep_one_process_time_across_firmware_resets():
+    """Two firmware resets: the engine's process time and the historian's (the run's
+    time axis on every trend and the golden band) stay equal, by one rule."""
+    import numpy as np
+
+    from app.store.historian import RunClock
+
+    sent: list = []
+    engine, _ = engine_at_prime(sent)  # its clock starts at boot 1, t 1000
+    clock = RunClock()
+    ticks = [(1, 1000), (1, 3000), (1, 9000), (2, 200), (2, 4200), (3, 0), (3, 500)]
+    for boot, t_ms in ticks[1:]:
+        engine.on_sample(boot, t_ms, values(p1_vol=100.0))
+    run_ms = clock.convert(np.array([b for b, _ in ticks]), np.array([t for _, t in ticks]))
+    assert engine.process_s * 1000 == pytest.approx(run_ms[-1])
+    assert run_ms[-1] == 8000 + 1000 + 4000 + 1000 + 500  # two resets, a second each
