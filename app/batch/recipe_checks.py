@@ -1,5 +1,5 @@
 """The recipe's [[alarms]] and [outcome] sections: validated like the rest of the file,
-every problem named by line and field (see app/batch/recipe.py for the checker)."""
+every problem named by line and field (the checker: app/batch/recipe_validation.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from app.records import DEMO_PASSWORD
 from app.store.security import Role
 from app.store.settings import SettingsService
 from app.store.users import AuthError
-from app.ui import admin_page, theme
+from app.ui import admin_settings, theme
 from app.ui.admin_page import AdminPage, TileChoiceDialog
 
 TEMP = "temporary-pass-1"
@@ -242,20 +242,20 @@ def test_a_refused_setting_is_shown_as_a_sentence(env, page, qtbot, monkeypatch)
 
 def test_choosing_the_serial_port_from_tiles(env, page, qtbot, monkeypatch):
     monkeypatch.setattr(
-        admin_page, "list_serial_ports", lambda: [("/dev/ttyUSB0", "FT232R USB UART")]
+        admin_settings, "list_serial_ports", lambda: [("/dev/ttyUSB0", "FT232R USB UART")]
     )
     asked = script(monkeypatch, page, choose=["/dev/ttyUSB0"], ask_reason=["Instrument installed"])
     tap(qtbot, page.change_buttons["serial_port"])
     env.idle(page)
     options = [value for value, _ in asked["choose"].asked[0][2]]
-    assert options == [admin_page.SIMULATOR, "/dev/ttyUSB0", admin_page.TYPE_PORT]
+    assert options == [admin_settings.SIMULATOR, "/dev/ttyUSB0", admin_settings.TYPE_PORT]
     assert page.value_labels["serial_port"].text() == "/dev/ttyUSB0"
     assert env.settings.get("serial_port") == "/dev/ttyUSB0"
 
     script(
         monkeypatch,
         page,
-        choose=[admin_page.TYPE_PORT],
+        choose=[admin_settings.TYPE_PORT],
         ask_text=["socket://localhost:7000"],
         ask_reason=["Other: bench test"],
     )
@@ -263,7 +263,7 @@ def test_choosing_the_serial_port_from_tiles(env, page, qtbot, monkeypatch):
     env.idle(page)
     assert env.settings.get("serial_port") == "socket://localhost:7000"
 
-    script(monkeypatch, page, choose=[admin_page.SIMULATOR], ask_reason=["Other: demo"])
+    script(monkeypatch, page, choose=[admin_settings.SIMULATOR], ask_reason=["Other: demo"])
     tap(qtbot, page.change_buttons["serial_port"])
     env.idle(page)
     assert page.value_labels["serial_port"].text() == "simulator (demo)"
