@@ -307,15 +307,14 @@ class RunTrends(QWidget):
 
     def _draw(self, names: list[str] | tuple[str, ...]) -> None:
         self.redraws += 1
-        x, y = self.live.view()
-        if not len(x):
+        latest = self.live.newest()
+        if latest is None:
             return
-        latest = x[-1]
         window = self.window_min
         if window is not None and window <= 60.0:  # short windows at full rate
             lo = latest - window
-            start = int(np.searchsorted(x, lo))
-            xs, ys, lows = x[start:], y[start:], None
+            xs, ys = self.live.window(lo)  # that window only, not the whole ring
+            lows = None
         else:
             mx, low, high = self.envelope.view()
             lo = 0.0 if window is None else latest - window

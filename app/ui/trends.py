@@ -53,9 +53,27 @@ class TrendBuffer:
         self.count += n
 
     def view(self) -> tuple[np.ndarray, np.ndarray]:
-        """Samples in time order (copies, safe to hand to the plots)."""
+        """Every sample in time order (copies, safe to hand to the plots)."""
+        return self.window(-np.inf)
+
+    def newest(self) -> float | None:
+        """Process minutes of the newest sample (None: empty)."""
+        return float(self.x[(self.count - 1) % self.capacity]) if self.count else None
+
+    def window(self, since: float) -> tuple[np.ndarray, np.ndarray]:
+        """Samples at or after ``since`` (process minutes), in time order: copies of
+        that window only, so a one-hour view of a full ring copies its hour, not the
+        ring. The ring holds two sorted runs: the older from the write position on, the
+        newer before it."""
         if self.count <= self.capacity:
-            return self.x[: self.count].copy(), self.y[: self.count].copy()
+            first = int(np.searchsorted(self.x[: self.count], since))
+            return self.x[first : self.count].copy(), self.y[first : self.count].copy()
         start = self.count % self.capacity
-        order = np.r_[start : self.capacity, 0:start]
-        return self.x[order], self.y[order]
+        if start and since >= self.x[0]:  # inside the newer run alone
+            first = int(np.searchsorted(self.x[:start], since))
+            return self.x[first:start].copy(), self.y[first:start].copy()
+        first = start + int(np.searchsorted(self.x[start:], since))
+        return (
+            np.concatenate((self.x[first:], self.x[:start])),
+            np.concatenate((self.y[first:], self.y[:start])),
+        )
