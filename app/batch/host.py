@@ -405,6 +405,9 @@ class RunHost:
         if stored is not None:
             stored.exception(30.0)
         self.recorder.close()
+        if self._alive_on == threading.get_ident():  # the link is gone with the host
+            keep_alive_while_waiting(None)
+            self._alive_on = None
 
     # ------------------------------------------------------------------ status
     def _line(self, text: str) -> None:
