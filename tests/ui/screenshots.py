@@ -100,7 +100,7 @@ def main() -> int:
     def prompt() -> None:
         shoot("prompt")
         screen = shell.run_page.screen
-        screen._call("answer", "confirmed")
+        screen._call(screen.runs.answer, "confirmed")
         when(lambda: screen.status.step >= 3 and screen.alarm.isVisible(), mid_run)
 
     def mid_run() -> None:

@@ -115,12 +115,12 @@ def main() -> int:
             if prompt.response == "signature":
                 second = ("supervisor", DEMO_PASSWORD) if prompt.second_person else None
                 name = None if signed[0] else "operator"
-                screen._call("answer", "signed", DEMO_PASSWORD, second, False, name)
+                screen._call(screen.runs.answer, "signed", DEMO_PASSWORD, second, name)
                 signed[0] = True
             elif prompt.response == "data":
-                screen._call("answer", 1.0)
+                screen._call(screen.runs.answer, 1.0)
             else:
-                screen._call("answer", "confirmed")
+                screen._call(screen.runs.answer, "confirmed")
         QTimer.singleShot(200, answering)
 
     def whole_run() -> None:
