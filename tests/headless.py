@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 RECIPES = Path(__file__).parents[1] / "resources" / "recipes"
@@ -31,3 +32,14 @@ def complete_demo_run(data_dir: Path, batch: str, *extra: str) -> subprocess.Com
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result
+
+
+def drive(connection, until, limit_s: float = 60.0) -> None:
+    """Step a ``hardware.connection.Connection`` until ``until()``, as the hardware
+    thread would (a plain loop standing in for it)."""
+    deadline = time.monotonic() + limit_s
+    while not until():
+        assert time.monotonic() < deadline, "timed out driving the run"
+        pause = connection.step()
+        if pause:
+            time.sleep(pause)

@@ -17,19 +17,11 @@ from app.records import DEMO_PASSWORD, Records
 from hardware.connection import Connection, LinkState
 from hardware.protocol import CHANNEL_INDEX, STATES, FirmwareState
 from hardware.simulator.launcher import SimulatorProcess
+from tests.headless import drive
 
 STALL_S = 20.0
 SPEED = 10.0
 SAFE = float(STATES.index(FirmwareState.SAFE))
-
-
-def _drive(connection: Connection, until, limit_s: float = 60.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not until():
-        assert time.monotonic() < deadline, "timed out driving the run"
-        pause = connection.step()
-        if pause:
-            time.sleep(pause)  # a plain loop standing in for the hardware thread
 
 
 def test_a_stalled_records_disk_never_trips_the_instruments_watchdog(tmp_path):
@@ -51,19 +43,19 @@ def test_a_stalled_records_disk_never_trips_the_instruments_watchdog(tmp_path):
         host.on_events = lambda batch: events.extend(batch) or on_events(batch)
         connection = Connection(sim.url, host, telemetry_hz=10.0)
         connection.start()
-        _drive(connection, lambda: host.link is LinkState.CONNECTED and host.samples_seen > 20)
+        drive(connection, lambda: host.link is LinkState.CONNECTED and host.samples_seen > 20)
         run_id = host.start(operator, version.id, "B-STALL", "B-STALL")
         first = len(samples)  # from here on the historian keeps every sample of the run
-        _drive(connection, lambda: host.engine.pending_prompt is not None)
+        drive(connection, lambda: host.engine.pending_prompt is not None)
         disk = threading.Event()
         records.writer.submit(lambda ctx: disk.wait(STALL_S))  # the disk stops answering
         began = time.monotonic()
         host.answer(operator, "confirmed")  # its record waits for the disk
         waited = time.monotonic() - began
         assert waited >= STALL_S - 1.0, f"the answer did not wait for its record ({waited} s)"
-        _drive(connection, lambda: host.engine.current_step >= 2 and host.samples_seen > 0)
+        drive(connection, lambda: host.engine.current_step >= 2 and host.samples_seen > 0)
         span = (waited + 3) * 1000 * SPEED
-        _drive(connection, lambda: samples[-1].t_ms - samples[0].t_ms > span)
+        drive(connection, lambda: samples[-1].t_ms - samples[0].t_ms > span)
         host.abort(operator, "test over")
         host.close()
         connection.close()

@@ -5,7 +5,6 @@ nobody did by hand), and the exported batch record names each of them with the m
 of what they signed."""
 
 import sqlite3
-import time
 import unicodedata
 
 from pypdf import PdfReader
@@ -19,7 +18,7 @@ from app.store.security import Role
 from hardware.commands import InjectFault
 from hardware.connection import Connection, LinkState
 from hardware.simulator.launcher import SimulatorProcess
-from tests.headless import celldeck
+from tests.headless import celldeck, drive
 
 SECOND = ("supervisor2", "Sam Second-Supervisor", "Velvet-Harbour-Lantern-42")
 
@@ -30,15 +29,6 @@ def _add_second_supervisor(records: Records) -> None:
     users.add_user(admin, SECOND[0], SECOND[1], Role.SUPERVISOR, "Temp-Kestrel-7781", "QA")
     first = users.login(SECOND[0], "Temp-Kestrel-7781")
     users.change_password(first, "Temp-Kestrel-7781", SECOND[2])
-
-
-def _drive(connection: Connection, until, limit_s: float = 90.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not until():
-        assert time.monotonic() < deadline, "timed out driving the run"
-        pause = connection.step()
-        if pause:
-            time.sleep(pause)  # a plain loop standing in for the hardware thread
 
 
 def test_three_people_each_named_at_each_act_in_the_trail_and_the_pdf(tmp_path):
@@ -60,18 +50,18 @@ def test_three_people_each_named_at_each_act_in_the_trail_and_the_pdf(tmp_path):
         host = RunHost(records, send)
         connection = Connection(sim.url, host, telemetry_hz=20.0)
         connection.start()
-        _drive(connection, lambda: host.link is LinkState.CONNECTED and host.samples_seen > 0)
+        drive(connection, lambda: host.link is LinkState.CONNECTED and host.samples_seen > 0)
         run_id = host.start(operator, version.id, "B-3P", "B-3P")
         engine = host.engine
-        _drive(connection, lambda: engine.pending_prompt is not None)
+        drive(connection, lambda: engine.pending_prompt is not None)
         host.answer(operator, "confirmed")
         send(InjectFault("stuck-temp=39"))  # the chamber reads hot: CHAMBER_OVERTEMP
         hot = lambda: any(t == "CHAMBER_OVERTEMP" for t, _, _ in engine.alarms.active())  # noqa: E731
-        _drive(connection, hot)
+        drive(connection, hot)
         host.acknowledge(supervisor, "CHAMBER_OVERTEMP")
         send(InjectFault("stuck-temp", clear=True))
         while not engine.finished:
-            _drive(connection, lambda: engine.pending_prompt is not None or engine.finished)
+            drive(connection, lambda: engine.pending_prompt is not None or engine.finished)
             prompt = engine.pending_prompt
             if prompt is None:
                 break
